@@ -1,0 +1,163 @@
+/*
+ * pr_linux.c - the SG_IO transport (sg v3 interface, include/uapi/scsi/sg.h).
+ *
+ * Works on /dev/sgN (any opcode once opened O_RDWR), and on /dev/sdX,
+ * /dev/stN and /dev/nstN, where the kernel allows PR opcodes only to callers
+ * with CAP_SYS_RAWIO (scsi_cmd_allowed() in drivers/scsi/scsi_ioctl.c).
+ */
+#define _POSIX_C_SOURCE 200809L /* O_CLOEXEC under -std=c99 */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <scsi/sg.h>
+
+#include "pr_native.h"
+
+/* include/scsi/scsi_status.h: host byte and driver byte values we act on. */
+#define PR_DID_TIME_OUT 0x03
+#define PR_DID_NEXUS_FAILURE 0x11  /* some kernels report a reservation conflict this way */
+#define PR_DRIVER_TIMEOUT 0x06
+#define PR_DRIVER_SENSE 0x08
+#define PR_SG_MIN_VERSION 30000    /* sg v3 (SG_IO) is available from 3.0.0 */
+
+static int pr_classify(const struct pr_result *result)
+{
+    unsigned driver = result->driver_status & 0x0F;
+
+    if (result->host_status == PR_DID_TIME_OUT || driver == PR_DRIVER_TIMEOUT)
+        return PR_ERR_TIMEOUT;
+    if (result->host_status == PR_DID_NEXUS_FAILURE)
+        return PR_ERR_STATUS;
+    if (result->host_status != 0)
+        return PR_ERR_TRANSPORT;
+    if (result->scsi_status != 0)
+        return PR_ERR_STATUS;
+    if (driver != 0 && driver != PR_DRIVER_SENSE)
+        return PR_ERR_TRANSPORT;
+    return PR_OK;
+}
+
+int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
+               int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
+               struct pr_result *result)
+{
+    struct sg_io_hdr io;
+    int32_t resid;
+
+    if (result == NULL)
+        return PR_ERR_ARGUMENT;
+    memset(result, 0, sizeof(*result));
+    if (device == NULL || cdb == NULL || cdb_len < 6 || cdb_len > PR_CDB_MAX ||
+        (data == NULL && data_len > 0) ||
+        (direction != PR_DIR_NONE && direction != PR_DIR_FROM_DEVICE &&
+         direction != PR_DIR_TO_DEVICE) ||
+        (direction == PR_DIR_NONE && data_len > 0))
+        return PR_ERR_ARGUMENT;
+    memcpy(result->cdb, cdb, cdb_len);
+    result->cdb_len = (uint8_t)cdb_len;
+
+    memset(&io, 0, sizeof(io));
+    io.interface_id = 'S';
+    if (data_len == 0)
+        io.dxfer_direction = SG_DXFER_NONE;
+    else if (direction == PR_DIR_FROM_DEVICE)
+        io.dxfer_direction = SG_DXFER_FROM_DEV;
+    else
+        io.dxfer_direction = SG_DXFER_TO_DEV;
+    io.cmd_len = (unsigned char)cdb_len;
+    io.cmdp = result->cdb;
+    io.mx_sb_len = PR_SENSE_MAX;
+    io.sbp = result->sense;
+    io.dxfer_len = data_len;
+    io.dxferp = data;
+    io.timeout = timeout_ms;
+
+    if (ioctl((int)device->handle, SG_IO, &io) < 0) {
+        result->os_error = errno;
+        /* sg orphans an interrupted request: it may still run on the device. */
+        result->dispatched = (uint8_t)(errno == EINTR);
+        return PR_ERR_OS;
+    }
+    result->dispatched = 1;
+    result->scsi_status = io.status;
+    result->host_status = io.host_status;
+    result->driver_status = io.driver_status;
+    result->sense_len = io.sb_len_wr > PR_SENSE_MAX ? PR_SENSE_MAX : io.sb_len_wr;
+    result->duration_ms = io.duration;
+    resid = io.resid;
+    if (resid < 0)
+        resid = 0;
+    if ((uint32_t)resid > data_len)
+        resid = (int32_t)data_len;
+    result->resid = resid;
+    result->transferred = data_len - (uint32_t)resid;
+    return pr_classify(result);
+}
+
+int pr_open(const char *path, uint32_t flags, struct pr_device *device, struct pr_result *result)
+{
+    int access = (flags & PR_OPEN_READ_ONLY) ? O_RDONLY : O_RDWR;
+    int version = 0;
+    int fd;
+
+    if (result == NULL)
+        return PR_ERR_ARGUMENT;
+    memset(result, 0, sizeof(*result));
+    if (path == NULL || device == NULL)
+        return PR_ERR_ARGUMENT;
+    device->handle = -1;
+    /* O_NONBLOCK as sg3_utils: st and sg must not wait for a medium or a
+     * free device at open; SG_IO itself always blocks. */
+    fd = open(path, access | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        result->os_error = errno;
+        return PR_ERR_OS;
+    }
+    if (ioctl(fd, SG_GET_VERSION_NUM, &version) < 0 || version < PR_SG_MIN_VERSION) {
+        result->os_error = version > 0 ? ENOTTY : errno;
+        close(fd);
+        return PR_ERR_NOT_SCSI;
+    }
+    device->handle = fd;
+    device->transport = PR_TRANSPORT_SG_IO;
+    device->flags = flags;
+    return PR_OK;
+}
+
+int pr_close(struct pr_device *device)
+{
+    int fd;
+
+    if (device == NULL || device->handle < 0)
+        return PR_ERR_ARGUMENT;
+    fd = (int)device->handle;
+    device->handle = -1;
+    return close(fd) == 0 ? PR_OK : PR_ERR_OS;
+}
+
+#define PR_SG_FIELD(name) \
+    {"sg_io_hdr", #name, (uint32_t)offsetof(struct sg_io_hdr, name), \
+     (uint32_t)sizeof(((struct sg_io_hdr *)0)->name)}
+
+static const struct pr_layout_field pr_sg_io_hdr_layout[] = {
+    {"sg_io_hdr", "sizeof", 0, (uint32_t)sizeof(struct sg_io_hdr)},
+    PR_SG_FIELD(interface_id),  PR_SG_FIELD(dxfer_direction), PR_SG_FIELD(cmd_len),
+    PR_SG_FIELD(mx_sb_len),     PR_SG_FIELD(iovec_count),     PR_SG_FIELD(dxfer_len),
+    PR_SG_FIELD(dxferp),        PR_SG_FIELD(cmdp),            PR_SG_FIELD(sbp),
+    PR_SG_FIELD(timeout),       PR_SG_FIELD(flags),           PR_SG_FIELD(pack_id),
+    PR_SG_FIELD(usr_ptr),       PR_SG_FIELD(status),          PR_SG_FIELD(masked_status),
+    PR_SG_FIELD(msg_status),    PR_SG_FIELD(sb_len_wr),       PR_SG_FIELD(host_status),
+    PR_SG_FIELD(driver_status), PR_SG_FIELD(resid),           PR_SG_FIELD(duration),
+    PR_SG_FIELD(info),
+};
+
+uint32_t pr_transport_layout(const struct pr_layout_field **fields)
+{
+    *fields = pr_sg_io_hdr_layout;
+    return (uint32_t)(sizeof(pr_sg_io_hdr_layout) / sizeof(pr_sg_io_hdr_layout[0]));
+}

@@ -1,0 +1,239 @@
+/*
+ * pr_native.h - the one header of the pr_native C core.
+ *
+ * Read by every .c file of the core and, between the cdef markers below, by
+ * cffi (pr_native/_build.py), so the C and the Python bindings can never
+ * disagree about a struct or a prototype.  The text between the markers must
+ * stay within what cffi's cdef parser accepts: plain declarations, fixed-width
+ * integer types and "#define NAME integer" constants.
+ *
+ * Conventions: every function returns PR_OK (0) or a negative PR_ERR_* code.
+ * Multi-byte wire fields are big-endian (SPC-4 3.5.x) unless a comment says
+ * otherwise; the core never reads past the bytes a device actually transferred.
+ */
+#ifndef PR_NATIVE_H
+#define PR_NATIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* cdef-begin */
+
+/* Return codes. */
+#define PR_OK 0
+#define PR_ERR_OS -1          /* the OS refused the request: see os_error */
+#define PR_ERR_STATUS -2      /* the device returned a SCSI status other than GOOD */
+#define PR_ERR_TRANSPORT -3   /* host adapter or driver reported a failure */
+#define PR_ERR_TIMEOUT -4     /* the command timed out */
+#define PR_ERR_SHORT -5       /* response longer than the buffer: see needed */
+#define PR_ERR_MALFORMED -6   /* response violates the SPC format */
+#define PR_ERR_ARGUMENT -7    /* invalid argument to a core function */
+#define PR_ERR_UNSUPPORTED -8 /* no SCSI pass-through on this platform */
+#define PR_ERR_NOT_SCSI -9    /* the opened file does not accept SCSI commands */
+
+/* Limits. */
+#define PR_CDB_MAX 16
+#define PR_SENSE_MAX 252            /* SPC-4 4.5.1: sense data is at most 252 bytes */
+#define PR_ALLOCATION_MAX 65535     /* PR IN ALLOCATION LENGTH is 16 bits */
+#define PR_BASIC_PARAMETERS_LEN 24  /* SPC-4 table 226 */
+#define PR_TRANSPORT_ID_MAX 264     /* iSCSI: 4 + 260 (SPC-4 7.6.4.6) */
+
+/* Operation codes and data directions. */
+#define PR_OPCODE_IN 0x5E
+#define PR_OPCODE_OUT 0x5F
+#define PR_DIR_NONE 0
+#define PR_DIR_FROM_DEVICE 1
+#define PR_DIR_TO_DEVICE 2
+
+/* pr_open() flags and pr_device.transport values. */
+#define PR_OPEN_READ_ONLY 1
+#define PR_TRANSPORT_SG_IO 1
+#define PR_TRANSPORT_STORAGE_IOCTL 2
+#define PR_TRANSPORT_PASS_THROUGH 3
+
+/* An open device: a file descriptor on POSIX, a HANDLE on Windows. */
+struct pr_device {
+    intptr_t handle;
+    uint32_t transport;
+    uint32_t flags;
+};
+
+/* Everything known about one command after it ran (or failed to run). */
+struct pr_result {
+    int32_t os_error;        /* errno / GetLastError() when PR_ERR_OS */
+    int32_t resid;           /* requested minus transferred data bytes */
+    uint32_t transferred;    /* data bytes actually transferred */
+    uint32_t duration_ms;    /* as measured by the driver, 0 if unknown */
+    uint64_t needed;         /* PR IN: bytes the complete response needs */
+    uint16_t host_status;    /* Linux DID_* */
+    uint16_t driver_status;  /* Linux DRIVER_* */
+    uint8_t scsi_status;     /* SAM status byte */
+    uint8_t dispatched;      /* 1 once the command may have reached the device */
+    uint8_t cdb_len;
+    uint8_t sense_len;
+    uint8_t cdb[PR_CDB_MAX];
+    uint8_t sense[PR_SENSE_MAX];
+};
+
+/* Decoded PR IN responses (SPC-4 6.15). */
+struct pr_keys {
+    uint32_t generation;
+    uint32_t additional_length;
+    uint32_t count;            /* keys decoded into the caller's array */
+};
+
+struct pr_reservation {
+    uint32_t generation;
+    uint32_t additional_length;
+    uint64_t key;
+    uint32_t scope_specific_address;
+    uint8_t reserved;          /* 1 when a reservation descriptor is present */
+    uint8_t scope;
+    uint8_t type;
+};
+
+struct pr_capabilities {
+    uint16_t length;
+    uint16_t type_mask;        /* bytes 4-5 as a big-endian 16-bit value */
+    uint8_t replace_lost_reservation_capable;   /* RLR_C */
+    uint8_t compatible_reservation_handling;    /* CRH */
+    uint8_t specify_initiator_ports_capable;    /* SIP_C */
+    uint8_t all_target_ports_capable;           /* ATP_C */
+    uint8_t persist_through_power_loss_capable; /* PTPL_C */
+    uint8_t type_mask_valid;                    /* TMV */
+    uint8_t allow_commands;                     /* 3-bit ALLOW COMMANDS */
+    uint8_t persist_through_power_loss_active;  /* PTPL_A */
+};
+
+struct pr_full_status {
+    uint32_t generation;
+    uint32_t additional_length;
+    uint32_t count;            /* descriptors decoded into the caller's array */
+};
+
+struct pr_registrant {
+    uint64_t key;
+    uint32_t transport_id_offset;  /* offset of the TransportID in the buffer */
+    uint32_t transport_id_length;
+    uint16_t relative_target_port;
+    uint8_t all_target_ports;
+    uint8_t holder;                /* R_HOLDER */
+    uint8_t scope;
+    uint8_t type;
+};
+
+/* Decoded sense data, fixed (70h/71h) or descriptor (72h/73h) format. */
+struct pr_sense {
+    uint64_t information;
+    uint64_t command_specific;
+    uint32_t sense_key_specific;  /* the 3 SKS bytes, big-endian, SKSV included */
+    uint8_t response_code;
+    uint8_t descriptor_format;
+    uint8_t deferred;
+    uint8_t sense_key;
+    uint8_t asc;
+    uint8_t ascq;
+    uint8_t information_valid;
+    uint8_t sense_key_specific_valid;
+    uint8_t field_replaceable_unit;
+    uint8_t filemark;
+    uint8_t end_of_medium;
+    uint8_t incorrect_length;
+    uint8_t overflow;             /* descriptor format SDAT_OVFL */
+};
+
+/* What a PERSISTENT RESERVE OUT sends (SPC-4 6.16).  transport_ids holds the
+ * SPEC_I_PT TransportID list for REGISTER, or the single TransportID of
+ * REGISTER AND MOVE; it is not copied before the call returns. */
+struct pr_out_request {
+    uint64_t key;
+    uint64_t service_action_key;
+    const uint8_t *transport_ids;
+    uint32_t transport_ids_length;
+    uint16_t relative_target_port;
+    uint8_t service_action;
+    uint8_t scope;
+    uint8_t type;
+    uint8_t aptpl;
+    uint8_t all_target_ports;
+    uint8_t unregister;
+};
+
+/* One row of the layout table printed by `python -m pr_native.layout`. */
+struct pr_layout_field {
+    const char *structure;
+    const char *field;
+    uint32_t offset;
+    uint32_t size;
+};
+
+/* pr_cdb.c: CDB and parameter-list builders (pure). */
+int pr_build_in_cdb(uint8_t *cdb, uint32_t service_action, uint32_t allocation_length);
+int pr_build_out_cdb(uint8_t *cdb, uint32_t service_action, uint32_t scope, uint32_t type,
+                     uint32_t parameter_list_length);
+int pr_out_parameters_length(const struct pr_out_request *request, uint32_t *length);
+int pr_build_out_parameters(const struct pr_out_request *request, uint8_t *buffer,
+                            uint32_t capacity, uint32_t *length);
+
+/* pr_decode.c: PR IN and sense decoders (pure, bounds-checked). */
+int pr_decode_read_keys(const uint8_t *data, uint32_t length, uint64_t *keys, uint32_t max_keys,
+                        struct pr_keys *out, uint64_t *needed);
+int pr_decode_read_reservation(const uint8_t *data, uint32_t length,
+                               struct pr_reservation *out, uint64_t *needed);
+int pr_decode_report_capabilities(const uint8_t *data, uint32_t length,
+                                  struct pr_capabilities *out, uint64_t *needed);
+int pr_decode_read_full_status(const uint8_t *data, uint32_t length,
+                               struct pr_registrant *registrants, uint32_t max_registrants,
+                               struct pr_full_status *out, uint64_t *needed);
+int pr_decode_sense(const uint8_t *sense, uint32_t length, struct pr_sense *out);
+
+/* pr_winbuf.c: the Windows DDK PERSISTENT_RESERVE_COMMAND input buffers (pure). */
+#define PR_WIN_IN_COMMAND_LEN 12
+#define PR_WIN_OUT_COMMAND_LEN 36
+int pr_win_in_command(uint8_t *buffer, uint32_t service_action, uint32_t allocation_length);
+int pr_win_out_command(uint8_t *buffer, uint32_t service_action, uint32_t type, uint32_t scope,
+                       uint64_t key, uint64_t service_action_key, uint32_t aptpl,
+                       uint32_t all_target_ports);
+
+/* pr_ops.c: one call per operation: build, execute, decode. */
+int pr_read_keys(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                 uint32_t timeout_ms, uint64_t *keys, uint32_t max_keys, struct pr_keys *out,
+                 struct pr_result *result);
+int pr_read_reservation(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                        uint32_t timeout_ms, struct pr_reservation *out,
+                        struct pr_result *result);
+int pr_report_capabilities(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                           uint32_t timeout_ms, struct pr_capabilities *out,
+                           struct pr_result *result);
+int pr_read_full_status(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                        uint32_t timeout_ms, struct pr_registrant *registrants,
+                        uint32_t max_registrants, struct pr_full_status *out,
+                        struct pr_result *result);
+int pr_out(const struct pr_device *device, const struct pr_out_request *request,
+           uint8_t *buffer, uint32_t capacity, uint32_t timeout_ms, struct pr_result *result);
+int pr_test_unit_ready(const struct pr_device *device, uint32_t timeout_ms,
+                       struct pr_result *result);
+
+/* Transport (pr_linux.c, pr_windows.c or pr_unsupported.c). */
+int pr_open(const char *path, uint32_t flags, struct pr_device *device, struct pr_result *result);
+int pr_close(struct pr_device *device);
+int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
+               int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
+               struct pr_result *result);
+
+/* Sizes and offsets of the buffers the core builds: the portable ones
+ * (pr_layout.c) and the transport's own OS structs (the transport file). */
+uint32_t pr_layout(const struct pr_layout_field **fields);
+uint32_t pr_transport_layout(const struct pr_layout_field **fields);
+
+/* cdef-end */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PR_NATIVE_H */

@@ -1,0 +1,105 @@
+/*
+ * pr_ops.c - one call per operation: build the CDB (and parameter list),
+ * execute it through the platform transport, decode the response into the
+ * caller's structs.  The caller owns every buffer; nothing is allocated.
+ */
+#include <string.h>
+
+#include "pr_native.h"
+
+#define PR_IN_CDB_LEN 10
+#define PR_OUT_CDB_LEN 10
+#define PR_TUR_CDB_LEN 6
+
+/* PR IN service actions, SPC-4 table 211. */
+#define PR_IN_READ_KEYS 0x00
+#define PR_IN_READ_RESERVATION 0x01
+#define PR_IN_REPORT_CAPABILITIES 0x02
+#define PR_IN_READ_FULL_STATUS 0x03
+
+static int pr_in(const struct pr_device *device, uint32_t service_action, uint8_t *buffer,
+                 uint32_t capacity, uint32_t timeout_ms, struct pr_result *result)
+{
+    uint8_t cdb[PR_IN_CDB_LEN];
+    uint32_t allocation = capacity > PR_ALLOCATION_MAX ? PR_ALLOCATION_MAX : capacity;
+    int rc = pr_build_in_cdb(cdb, service_action, allocation);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_execute(device, cdb, sizeof(cdb), PR_DIR_FROM_DEVICE, buffer, allocation,
+                      timeout_ms, result);
+}
+
+int pr_read_keys(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                 uint32_t timeout_ms, uint64_t *keys, uint32_t max_keys, struct pr_keys *out,
+                 struct pr_result *result)
+{
+    int rc = pr_in(device, PR_IN_READ_KEYS, buffer, capacity, timeout_ms, result);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_decode_read_keys(buffer, result->transferred, keys, max_keys, out,
+                               &result->needed);
+}
+
+int pr_read_reservation(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                        uint32_t timeout_ms, struct pr_reservation *out,
+                        struct pr_result *result)
+{
+    int rc = pr_in(device, PR_IN_READ_RESERVATION, buffer, capacity, timeout_ms, result);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_decode_read_reservation(buffer, result->transferred, out, &result->needed);
+}
+
+int pr_report_capabilities(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                           uint32_t timeout_ms, struct pr_capabilities *out,
+                           struct pr_result *result)
+{
+    int rc = pr_in(device, PR_IN_REPORT_CAPABILITIES, buffer, capacity, timeout_ms, result);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_decode_report_capabilities(buffer, result->transferred, out, &result->needed);
+}
+
+int pr_read_full_status(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                        uint32_t timeout_ms, struct pr_registrant *registrants,
+                        uint32_t max_registrants, struct pr_full_status *out,
+                        struct pr_result *result)
+{
+    int rc = pr_in(device, PR_IN_READ_FULL_STATUS, buffer, capacity, timeout_ms, result);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_decode_read_full_status(buffer, result->transferred, registrants,
+                                      max_registrants, out, &result->needed);
+}
+
+int pr_out(const struct pr_device *device, const struct pr_out_request *request,
+           uint8_t *buffer, uint32_t capacity, uint32_t timeout_ms, struct pr_result *result)
+{
+    uint8_t cdb[PR_OUT_CDB_LEN];
+    uint32_t length;
+    int rc;
+
+    if (request == NULL)
+        return PR_ERR_ARGUMENT;
+    rc = pr_build_out_parameters(request, buffer, capacity, &length);
+    if (rc != PR_OK)
+        return rc;
+    rc = pr_build_out_cdb(cdb, request->service_action, request->scope, request->type, length);
+    if (rc != PR_OK)
+        return rc;
+    return pr_execute(device, cdb, sizeof(cdb), PR_DIR_TO_DEVICE, buffer, length, timeout_ms,
+                      result);
+}
+
+int pr_test_unit_ready(const struct pr_device *device, uint32_t timeout_ms,
+                       struct pr_result *result)
+{
+    static const uint8_t cdb[PR_TUR_CDB_LEN] = {0};
+
+    return pr_execute(device, cdb, sizeof(cdb), PR_DIR_NONE, NULL, 0, timeout_ms, result);
+}

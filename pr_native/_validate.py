@@ -1,0 +1,75 @@
+"""Argument checks run before any I/O: bad input never reaches a device."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from .constants import SENDABLE_TYPES, ReservationType
+from .transport_id import TransportID
+
+_KEY_MAX = (1 << 64) - 1
+_TIMEOUT_MAX_S = (2**32 - 1) / 1000  # sg_io_hdr.timeout is 32-bit milliseconds
+
+
+def key(value: object, name: str) -> int:
+    """A reservation key: an int in 0 .. 2**64-1, or exactly 8 big-endian bytes."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        if len(raw) != 8:
+            raise ValueError(f"{name} as bytes must be 8 bytes long, got {len(raw)}")
+        return int.from_bytes(raw, "big")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int or 8 bytes, not {type(value).__name__}")
+    if not 0 <= value <= _KEY_MAX:
+        raise ValueError(f"{name} must be in 0 .. 2**64-1, got {value}")
+    return int(value)
+
+
+def flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def reservation_type(value: object, name: str = "type") -> ReservationType:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a ReservationType, not {type(value).__name__}")
+    if value not in SENDABLE_TYPES:
+        raise ValueError(
+            f"{name} must be one of the SPC reservation types "
+            f"{sorted(int(t) for t in SENDABLE_TYPES)}, got {value}"
+        )
+    return ReservationType(value)
+
+
+def uint(value: object, bits: int, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not 0 <= value < 1 << bits:
+        raise ValueError(f"{name} must be in 0 .. {(1 << bits) - 1}, got {value}")
+    return int(value)
+
+
+def timeout_ms(value: object, name: str = "timeout") -> int:
+    """Seconds (int or float, > 0) to whole milliseconds, rounded up."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if not (value > 0 and math.isfinite(value) and value <= _TIMEOUT_MAX_S):
+        raise ValueError(f"{name} must be > 0 and <= {_TIMEOUT_MAX_S} seconds, got {value}")
+    return max(1, math.ceil(value * 1000))
+
+
+def transport_id(value: object, name: str) -> TransportID:
+    if not isinstance(value, TransportID) or type(value) is TransportID:
+        raise TypeError(f"{name} must be a TransportID, not {type(value).__name__}")
+    return value
+
+
+def transport_ids(values: object, name: str = "transport_ids") -> bytes:
+    """The SPEC_I_PT list: TransportIDs back to back."""
+    if isinstance(values, (str, bytes, TransportID)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be an iterable of TransportID")
+    return b"".join(
+        transport_id(v, f"{name}[{i}]").to_bytes() for i, v in enumerate(values)
+    )

@@ -1,0 +1,148 @@
+"""The C core's pure functions on bytes: CDB and parameter-list builders and
+the PR IN and sense decoders, for checking them against SPC by hand.
+
+Nothing here does I/O; ``Device`` uses exactly the same C code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from . import _decode, _validate
+from ._native import ffi, lib
+from .constants import PRInAction, PROutAction, ReservationType, Scope
+from .errors import MalformedResponse, ResponseTruncated
+from .results import Capabilities, FullStatus, Registrations, ReservationStatus
+from .sense import Sense, decode_sense
+from .transport_id import TransportID
+
+__all__ = [
+    "decode_read_full_status",
+    "decode_read_keys",
+    "decode_read_reservation",
+    "decode_report_capabilities",
+    "Sense",
+    "decode_sense",
+    "pr_in_cdb",
+    "pr_out_cdb",
+    "pr_out_parameters",
+]
+
+_CDB_LEN = 10
+
+
+def pr_in_cdb(service_action: PRInAction | int, allocation_length: int) -> bytes:
+    """The 10-byte PERSISTENT RESERVE IN CDB (opcode 5Eh)."""
+    action = _validate.uint(service_action, 5, "service_action")
+    length = _validate.uint(allocation_length, 16, "allocation_length")
+    cdb = ffi.new("uint8_t[]", _CDB_LEN)
+    _check(lib.pr_build_in_cdb(cdb, action, length))
+    return bytes(cdb)
+
+
+def pr_out_cdb(
+    service_action: PROutAction | int,
+    scope: Scope | int,
+    type: ReservationType | int,
+    parameter_list_length: int,
+) -> bytes:
+    """The 10-byte PERSISTENT RESERVE OUT CDB (opcode 5Fh)."""
+    action = _validate.uint(service_action, 5, "service_action")
+    scope_ = _validate.uint(scope, 4, "scope")
+    type_ = _validate.uint(type, 4, "type")
+    length = _validate.uint(parameter_list_length, 32, "parameter_list_length")
+    cdb = ffi.new("uint8_t[]", _CDB_LEN)
+    _check(lib.pr_build_out_cdb(cdb, action, scope_, type_, length))
+    return bytes(cdb)
+
+
+def pr_out_parameters(
+    service_action: PROutAction | int,
+    key: int | bytes = 0,
+    service_action_key: int | bytes = 0,
+    *,
+    aptpl: bool = False,
+    all_target_ports: bool = False,
+    transport_ids: Iterable[TransportID] = (),
+    unregister: bool = False,
+    relative_target_port: int = 0,
+) -> bytes:
+    """The PR OUT parameter list: the basic 24-byte list, the SPEC_I_PT list
+    when ``transport_ids`` are given, or for REGISTER AND MOVE (07h) its own
+    list with the one TransportID in ``transport_ids``."""
+    request = ffi.new("struct pr_out_request *")
+    request.service_action = _validate.uint(service_action, 5, "service_action")
+    request.key = _validate.key(key, "key")
+    request.service_action_key = _validate.key(service_action_key, "service_action_key")
+    request.aptpl = _validate.flag(aptpl, "aptpl")
+    request.all_target_ports = _validate.flag(all_target_ports, "all_target_ports")
+    request.unregister = _validate.flag(unregister, "unregister")
+    request.relative_target_port = _validate.uint(relative_target_port, 16, "relative_target_port")
+    tids = _validate.transport_ids(transport_ids)
+    if request.service_action == PROutAction.REGISTER_AND_MOVE and not tids:
+        raise ValueError("REGISTER AND MOVE needs exactly one TransportID in transport_ids")
+    keep_alive = ffi.from_buffer("uint8_t[]", tids)
+    request.transport_ids = keep_alive
+    request.transport_ids_length = len(tids)
+    length = ffi.new("uint32_t *")
+    _check(lib.pr_out_parameters_length(request, length))
+    buffer = ffi.new("uint8_t[]", length[0])
+    _check(lib.pr_build_out_parameters(request, buffer, length[0], length))
+    return bytes(buffer)
+
+
+def decode_read_keys(data: bytes) -> Registrations:
+    """Decode a READ KEYS response."""
+    out, needed = ffi.new("struct pr_keys *"), ffi.new("uint64_t *")
+    keys = ffi.new("uint64_t[]", len(data) // 8 + 1)
+    rc = lib.pr_decode_read_keys(data, len(data), keys, len(keys), out, needed)
+    _decoded(rc, needed, "READ KEYS")
+    return _decode.registrations(out, keys)
+
+
+def decode_read_reservation(data: bytes) -> ReservationStatus:
+    """Decode a READ RESERVATION response."""
+    out, needed = ffi.new("struct pr_reservation *"), ffi.new("uint64_t *")
+    rc = lib.pr_decode_read_reservation(data, len(data), out, needed)
+    _decoded(rc, needed, "READ RESERVATION")
+    return _decode.reservation_status(out)
+
+
+def decode_report_capabilities(data: bytes) -> Capabilities:
+    """Decode a REPORT CAPABILITIES response."""
+    out, needed = ffi.new("struct pr_capabilities *"), ffi.new("uint64_t *")
+    rc = lib.pr_decode_report_capabilities(data, len(data), out, needed)
+    _decoded(rc, needed, "REPORT CAPABILITIES")
+    return _decode.capabilities(out)
+
+
+def decode_read_full_status(data: bytes) -> FullStatus:
+    """Decode a READ FULL STATUS response, TransportIDs included."""
+    out, needed = ffi.new("struct pr_full_status *"), ffi.new("uint64_t *")
+    registrants = ffi.new("struct pr_registrant[]", len(data) // 24 + 1)
+    rc = lib.pr_decode_read_full_status(
+        data, len(data), registrants, len(registrants), out, needed
+    )
+    _decoded(rc, needed, "READ FULL STATUS")
+    return _decode.full_status(out, registrants, bytes(data))
+
+
+def _check(rc: int) -> None:
+    if rc != lib.PR_OK:
+        raise ValueError("the C core rejected the arguments")
+
+
+def _decoded(rc: int, needed: Any, what: str) -> None:
+    if rc == lib.PR_ERR_SHORT:
+        raise ResponseTruncated(
+            f"{what} response is cut short: {needed[0]} bytes needed",
+            needed=needed[0],
+            command=f"PERSISTENT RESERVE IN ({what})",
+        )
+    if rc != lib.PR_OK:
+        raise MalformedResponse(
+            f"{what} response violates the SPC format",
+            command=f"PERSISTENT RESERVE IN ({what})",
+        )
+

@@ -1,0 +1,151 @@
+"""Wire values of PERSISTENT RESERVE IN/OUT (SPC-4/SPC-5) and their DDK names."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TypeVar
+
+_E = TypeVar("_E", bound="_WireEnum")
+
+
+class _WireEnum(IntEnum):
+    """An IntEnum that keeps values a device reports but SPC does not name.
+
+    A device may report an obsolete or vendor value; decoding it must not fail,
+    so an unnamed value becomes a pseudo-member called ``UNKNOWN_0xNN``.
+    Commands never send such values: the argument checks accept only the
+    named members listed in each class's ``_sendable``.
+    """
+
+    @classmethod
+    def _missing_(cls: type[_E], value: object) -> _E | None:
+        if not isinstance(value, int) or not 0 <= value <= 0xFF:
+            return None
+        member = int.__new__(cls, value)
+        member._name_ = f"UNKNOWN_0x{value:02X}"
+        member._value_ = value
+        return member
+
+
+class ReservationType(_WireEnum):
+    """PERSISTENT RESERVATION TYPE (SPC-4 table 212); 0, 2 and 4 are obsolete."""
+
+    WRITE_EXCLUSIVE = 0x1
+    EXCLUSIVE_ACCESS = 0x3
+    WRITE_EXCLUSIVE_REGISTRANTS_ONLY = 0x5
+    EXCLUSIVE_ACCESS_REGISTRANTS_ONLY = 0x6
+    WRITE_EXCLUSIVE_ALL_REGISTRANTS = 0x7
+    EXCLUSIVE_ACCESS_ALL_REGISTRANTS = 0x8
+
+    @property
+    def all_registrants(self) -> bool:
+        """True for the types every registrant holds (READ RESERVATION shows key 0)."""
+        return self in (
+            ReservationType.WRITE_EXCLUSIVE_ALL_REGISTRANTS,
+            ReservationType.EXCLUSIVE_ACCESS_ALL_REGISTRANTS,
+        )
+
+
+class Scope(_WireEnum):
+    """Reservation SCOPE (SPC-4 table 213); only LU_SCOPE remains since SPC-3."""
+
+    LU = 0x0
+    ELEMENT = 0x2  # obsolete
+
+
+class PRInAction(IntEnum):
+    """PERSISTENT RESERVE IN service actions (SPC-4 table 211)."""
+
+    READ_KEYS = 0x00
+    READ_RESERVATION = 0x01
+    REPORT_CAPABILITIES = 0x02
+    READ_FULL_STATUS = 0x03
+
+
+class PROutAction(IntEnum):
+    """PERSISTENT RESERVE OUT service actions (SPC-5 table 229)."""
+
+    REGISTER = 0x00
+    RESERVE = 0x01
+    RELEASE = 0x02
+    CLEAR = 0x03
+    PREEMPT = 0x04
+    PREEMPT_AND_ABORT = 0x05
+    REGISTER_AND_IGNORE_EXISTING_KEY = 0x06
+    REGISTER_AND_MOVE = 0x07
+    REPLACE_LOST_RESERVATION = 0x08
+
+
+class ProtocolIdentifier(_WireEnum):
+    """PROTOCOL IDENTIFIER of a TransportID (SPC-4 table 362)."""
+
+    FCP = 0x0
+    SPI = 0x1
+    SSA = 0x2
+    SBP = 0x3  # IEEE 1394
+    SRP = 0x4
+    ISCSI = 0x5
+    SAS = 0x6
+    ADT = 0x7
+    ATA = 0x8
+    UAS = 0x9
+    SOP = 0xA
+    PCIE = 0xB
+    NONE = 0xF
+
+
+class ScsiStatus(_WireEnum):
+    """SAM-5 status codes."""
+
+    GOOD = 0x00
+    CHECK_CONDITION = 0x02
+    CONDITION_MET = 0x04
+    BUSY = 0x08
+    RESERVATION_CONFLICT = 0x18
+    TASK_SET_FULL = 0x28
+    ACA_ACTIVE = 0x30
+    TASK_ABORTED = 0x40
+
+
+class SenseKey(_WireEnum):
+    """SENSE KEY values (SPC-4 table 54)."""
+
+    NO_SENSE = 0x0
+    RECOVERED_ERROR = 0x1
+    NOT_READY = 0x2
+    MEDIUM_ERROR = 0x3
+    HARDWARE_ERROR = 0x4
+    ILLEGAL_REQUEST = 0x5
+    UNIT_ATTENTION = 0x6
+    DATA_PROTECT = 0x7
+    BLANK_CHECK = 0x8
+    VENDOR_SPECIFIC = 0x9
+    COPY_ABORTED = 0xA
+    ABORTED_COMMAND = 0xB
+    VOLUME_OVERFLOW = 0xD
+    MISCOMPARE = 0xE
+    COMPLETED = 0xF
+
+
+# Types a PERSISTENT RESERVE OUT may carry.
+SENDABLE_TYPES = frozenset(
+    t for t in ReservationType if not t.name.startswith("UNKNOWN_")
+)
+
+# The Windows DDK names (ddk/scsi.h, minitape.h), with the DDK's values, so
+# code ported from DDK samples reads the same.
+RESERVATION_ACTION_READ_KEYS = 0x00
+RESERVATION_ACTION_READ_RESERVATIONS = 0x01
+RESERVATION_ACTION_REGISTER = 0x00
+RESERVATION_ACTION_RESERVE = 0x01
+RESERVATION_ACTION_RELEASE = 0x02
+RESERVATION_ACTION_CLEAR = 0x03
+RESERVATION_ACTION_PREEMPT = 0x04
+RESERVATION_ACTION_PREEMPT_ABORT = 0x05
+RESERVATION_ACTION_REGISTER_IGNORE_EXISTING = 0x06
+RESERVATION_SCOPE_LU = 0x00
+RESERVATION_SCOPE_ELEMENT = 0x02
+RESERVATION_TYPE_WRITE_EXCLUSIVE = 0x01
+RESERVATION_TYPE_EXCLUSIVE = 0x03
+RESERVATION_TYPE_WRITE_EXCLUSIVE_REGISTRANTS = 0x05
+RESERVATION_TYPE_EXCLUSIVE_REGISTRANTS = 0x06

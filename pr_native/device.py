@@ -1,0 +1,517 @@
+"""``Device``: an open SCSI device and every persistent reservation operation.
+
+Each method validates its arguments, makes one call into the C core (which
+builds the CDB, runs it and decodes the response with the GIL released) and
+returns a frozen result or raises from ``pr_native.errors``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+import weakref
+from typing import Any, Callable, TypeVar
+
+from . import _decode, _validate
+from ._native import ffi, lib
+from .constants import PRInAction, PROutAction, ReservationType, Scope
+from .errors import (
+    MalformedResponse,
+    ResponseTruncated,
+    UnsupportedPlatform,
+    raise_for_result,
+)
+from .results import Capabilities, FullStatus, Registrations, ReservationStatus
+from .transport_id import TransportID
+
+_T = TypeVar("_T")
+
+_INITIAL_CAPACITY = 4096
+_KEY_SIZE = 8
+_MIN_DESCRIPTOR_SIZE = 24  # READ FULL STATUS descriptor without its TransportID
+_SPEC_I_PT_HEADER = 28
+_TRANSPORT_NAMES = {
+    lib.PR_TRANSPORT_SG_IO: "sg-io",
+    lib.PR_TRANSPORT_STORAGE_IOCTL: "storage-ioctl",
+    lib.PR_TRANSPORT_PASS_THROUGH: "pass-through",
+}
+
+
+def _in_name(action: PRInAction) -> str:
+    return f"PERSISTENT RESERVE IN ({action.name.replace('_', ' ')})"
+
+
+def _out_name(action: PROutAction) -> str:
+    return f"PERSISTENT RESERVE OUT ({action.name.replace('_', ' ')})"
+
+
+def _open_error(code: int, path: str) -> OSError:
+    hint = ""
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "; PR commands need read-write access to the device node (root, or its group)"
+    elif code == errno.ENOENT:
+        hint = "; no such device node"
+    return OSError(code, f"cannot open SCSI device: {os.strerror(code)}{hint}", path)
+
+
+class Device:
+    """A SCSI device opened for persistent reservation commands.
+
+    ``path`` is ``/dev/sgN`` (preferred: any user with read-write access may
+    send PR commands), or ``/dev/sdX``, ``/dev/stN``, ``/dev/nstN`` (the kernel
+    then requires CAP_SYS_RAWIO).  ``timeout`` is the default per-command
+    timeout in seconds; every method also takes ``timeout=``.
+
+    A Device may be shared between threads: commands on one Device run one at
+    a time, because they share its buffers.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], timeout: float = 30.0, *, read_only: bool = False
+    ) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+        self._path = os.fspath(path)
+        if not isinstance(self._path, str) or not self._path or "\0" in self._path:
+            raise ValueError(f"path must be a non-empty device path, got {path!r}")
+        self._timeout_ms = _validate.timeout_ms(timeout)
+        self._read_only = _validate.flag(read_only, "read_only")
+        self._lock = threading.Lock()
+        self._device = ffi.new("struct pr_device *")
+        self._result = ffi.new("struct pr_result *")
+        self._request = ffi.new("struct pr_out_request *")
+        self._keys_out = ffi.new("struct pr_keys *")
+        self._reservation_out = ffi.new("struct pr_reservation *")
+        self._capabilities_out = ffi.new("struct pr_capabilities *")
+        self._full_status_out = ffi.new("struct pr_full_status *")
+        self._registrants: Any = None
+        self._allocate(_INITIAL_CAPACITY)
+        flags = lib.PR_OPEN_READ_ONLY if self._read_only else 0
+        rc = lib.pr_open(os.fsencode(self._path), flags, self._device, self._result)
+        if rc == lib.PR_ERR_UNSUPPORTED:
+            raise UnsupportedPlatform(
+                "this platform has no SCSI pass-through backend: pr_native can build and "
+                "decode PR data here, but cannot send commands",
+                device=self._path,
+            )
+        if rc == lib.PR_ERR_NOT_SCSI:
+            raise OSError(
+                errno.ENOTTY,
+                "not a SCSI device (it refused SG_GET_VERSION_NUM): "
+                "use /dev/sgN, /dev/sdX, /dev/stN or /dev/nstN",
+                self._path,
+            )
+        if rc != lib.PR_OK:
+            raise _open_error(self._result.os_error, self._path)
+        self._closer = weakref.finalize(self, lib.pr_close, self._device)
+
+    # -- housekeeping ------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def timeout(self) -> float:
+        """Default command timeout in seconds."""
+        return self._timeout_ms / 1000
+
+    @property
+    def transport(self) -> str:
+        """How commands reach the device: ``"sg-io"`` on Linux."""
+        return _TRANSPORT_NAMES[self._device.transport]
+
+    @property
+    def closed(self) -> bool:
+        return not self._closer.alive
+
+    def close(self) -> None:
+        """Close the device; further commands raise ValueError."""
+        with self._lock:
+            self._closer()
+
+    def __enter__(self) -> Device:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else self.transport
+        return f"<pr_native.Device {self._path!r} {state}>"
+
+    def _allocate(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._buffer = ffi.new("uint8_t[]", capacity)
+        self._keys = ffi.new("uint64_t[]", capacity // _KEY_SIZE)
+        if self._registrants is not None:
+            self._registrants = self._registrants_for(capacity)
+
+    @staticmethod
+    def _registrants_for(capacity: int) -> Any:
+        return ffi.new("struct pr_registrant[]", capacity // _MIN_DESCRIPTOR_SIZE)
+
+    def _timeout_for(self, timeout: float | None) -> int:
+        return self._timeout_ms if timeout is None else _validate.timeout_ms(timeout)
+
+    def _check_open(self) -> None:
+        if not self._closer.alive:
+            raise ValueError(f"I/O on closed device {self._path!r}")
+
+    # -- PERSISTENT RESERVE IN ---------------------------------------------
+
+    def _pr_in(
+        self,
+        action: PRInAction,
+        timeout: float | None,
+        issue: Callable[[int], int],
+        decode: Callable[[], _T],
+    ) -> _T:
+        timeout_ms = self._timeout_for(timeout)
+        with self._lock:
+            self._check_open()
+            while True:
+                rc = issue(timeout_ms)
+                if rc == lib.PR_OK:
+                    return decode()
+                if rc == lib.PR_ERR_SHORT:
+                    self._grow(action)
+                elif rc == lib.PR_ERR_MALFORMED:
+                    raise MalformedResponse(
+                        "response violates the SPC format",
+                        device=self._path,
+                        command=_in_name(action),
+                        cdb=bytes(ffi.buffer(self._result.cdb, self._result.cdb_len)),
+                    )
+                elif not (rc == lib.PR_ERR_OS and self._result.os_error == errno.EINTR):
+                    # PR IN changes nothing, so an interrupted one is simply re-issued.
+                    raise_for_result(
+                        rc,
+                        self._result,
+                        device=self._path,
+                        command=_in_name(action),
+                        is_out=False,
+                        read_only=self._read_only,
+                    )
+
+    def _grow(self, action: PRInAction) -> None:
+        """Make room for the whole response (SPC-4 6.15.1: the device truncates
+        to ALLOCATION LENGTH, ADDITIONAL LENGTH still says the full size)."""
+        needed = self._result.needed
+        allocated = min(self._capacity, lib.PR_ALLOCATION_MAX)
+        if needed <= allocated:
+            raise MalformedResponse(
+                f"device announced {needed} bytes but transferred "
+                f"{self._result.transferred} of {allocated} allowed",
+                device=self._path,
+                command=_in_name(action),
+            )
+        if allocated == lib.PR_ALLOCATION_MAX:
+            raise ResponseTruncated(
+                f"the response needs {needed} bytes, more than the 65535 a PR IN can return",
+                needed=needed,
+                command=_in_name(action),
+            )
+        self._allocate(min(lib.PR_ALLOCATION_MAX, max(needed, 2 * self._capacity)))
+
+    def read_keys(self, *, timeout: float | None = None) -> Registrations:
+        """READ KEYS: the PR generation and every registered key."""
+        return self._pr_in(
+            PRInAction.READ_KEYS,
+            timeout,
+            lambda ms: lib.pr_read_keys(
+                self._device,
+                self._buffer,
+                self._capacity,
+                ms,
+                self._keys,
+                self._capacity // _KEY_SIZE,
+                self._keys_out,
+                self._result,
+            ),
+            lambda: _decode.registrations(self._keys_out, self._keys),
+        )
+
+    def read_reservation(self, *, timeout: float | None = None) -> ReservationStatus:
+        """READ RESERVATION: the PR generation and the reservation, if any."""
+        return self._pr_in(
+            PRInAction.READ_RESERVATION,
+            timeout,
+            lambda ms: lib.pr_read_reservation(
+                self._device, self._buffer, self._capacity, ms, self._reservation_out, self._result
+            ),
+            lambda: _decode.reservation_status(self._reservation_out),
+        )
+
+    def report_capabilities(self, *, timeout: float | None = None) -> Capabilities:
+        """REPORT CAPABILITIES: which PR features and types the device supports."""
+        return self._pr_in(
+            PRInAction.REPORT_CAPABILITIES,
+            timeout,
+            lambda ms: lib.pr_report_capabilities(
+                self._device, self._buffer, self._capacity, ms, self._capabilities_out, self._result
+            ),
+            lambda: _decode.capabilities(self._capabilities_out),
+        )
+
+    def read_full_status(self, *, timeout: float | None = None) -> FullStatus:
+        """READ FULL STATUS: every registration with its I_T nexus (TransportID),
+        target port, and which one holds the reservation."""
+        if self._registrants is None:
+            self._registrants = self._registrants_for(self._capacity)
+        return self._pr_in(
+            PRInAction.READ_FULL_STATUS,
+            timeout,
+            lambda ms: lib.pr_read_full_status(
+                self._device,
+                self._buffer,
+                self._capacity,
+                ms,
+                self._registrants,
+                len(self._registrants),
+                self._full_status_out,
+                self._result,
+            ),
+            lambda: _decode.full_status(
+                self._full_status_out,
+                self._registrants,
+                ffi.buffer(self._buffer, self._result.transferred)[:],
+            ),
+        )
+
+    # -- PERSISTENT RESERVE OUT --------------------------------------------
+
+    def _pr_out(
+        self,
+        action: PROutAction,
+        timeout: float | None,
+        *,
+        key: int = 0,
+        service_action_key: int = 0,
+        type: ReservationType | int = 0,
+        aptpl: bool = False,
+        all_target_ports: bool = False,
+        unregister: bool = False,
+        relative_target_port: int = 0,
+        transport_ids: bytes = b"",
+    ) -> None:
+        timeout_ms = self._timeout_for(timeout)
+        with self._lock:
+            self._check_open()
+            needed = _SPEC_I_PT_HEADER + len(transport_ids)
+            if needed > self._capacity:
+                self._allocate(needed)
+            tids = ffi.from_buffer("uint8_t[]", transport_ids)
+            request = self._request
+            request.key = key
+            request.service_action_key = service_action_key
+            request.transport_ids = tids
+            request.transport_ids_length = len(transport_ids)
+            request.relative_target_port = relative_target_port
+            request.service_action = action
+            request.scope = Scope.LU
+            request.type = type
+            request.aptpl = aptpl
+            request.all_target_ports = all_target_ports
+            request.unregister = unregister
+            rc = lib.pr_out(
+                self._device, request, self._buffer, self._capacity, timeout_ms, self._result
+            )
+            request.transport_ids = ffi.NULL
+            if rc != lib.PR_OK:
+                raise_for_result(
+                    rc,
+                    self._result,
+                    device=self._path,
+                    command=_out_name(action),
+                    is_out=True,
+                    read_only=self._read_only,
+                )
+
+    def register(
+        self,
+        new_key: int | bytes,
+        key: int | bytes = 0,
+        aptpl: bool = False,
+        all_target_ports: bool = False,
+        transport_ids: tuple[TransportID, ...] | list[TransportID] = (),
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """REGISTER: register ``new_key`` for this I_T nexus, or change its key.
+
+        ``key`` is the key this nexus is registered with now (0 if none); a
+        wrong one gets ``ReservationConflict``.  ``transport_ids`` registers
+        other initiator ports too (SPEC_I_PT).  ``new_key=0`` unregisters.
+        """
+        new = _validate.key(new_key, "new_key")
+        current = _validate.key(key, "key")
+        persist = _validate.flag(aptpl, "aptpl")
+        all_ports = _validate.flag(all_target_ports, "all_target_ports")
+        tids = _validate.transport_ids(transport_ids)
+        self._pr_out(
+            PROutAction.REGISTER,
+            timeout,
+            key=current,
+            service_action_key=new,
+            aptpl=persist,
+            all_target_ports=all_ports,
+            transport_ids=tids,
+        )
+
+    def register_and_ignore(
+        self,
+        new_key: int | bytes,
+        aptpl: bool = False,
+        all_target_ports: bool = False,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """REGISTER AND IGNORE EXISTING KEY: set this nexus's key to ``new_key``
+        whatever it was (0 unregisters)."""
+        new = _validate.key(new_key, "new_key")
+        persist = _validate.flag(aptpl, "aptpl")
+        all_ports = _validate.flag(all_target_ports, "all_target_ports")
+        self._pr_out(
+            PROutAction.REGISTER_AND_IGNORE_EXISTING_KEY,
+            timeout,
+            service_action_key=new,
+            aptpl=persist,
+            all_target_ports=all_ports,
+        )
+
+    def unregister(self, key: int | bytes, *, timeout: float | None = None) -> None:
+        """REGISTER with a new key of 0: remove this nexus's registration.  If it
+        held a reservation that only it holds, the reservation is released."""
+        current = _validate.key(key, "key")
+        self._pr_out(PROutAction.REGISTER, timeout, key=current)
+
+    def reserve(
+        self, key: int | bytes, type: ReservationType, *, timeout: float | None = None
+    ) -> None:
+        """RESERVE: take the reservation of ``type`` with this nexus's ``key``."""
+        current = _validate.key(key, "key")
+        kind = _validate.reservation_type(type)
+        self._pr_out(PROutAction.RESERVE, timeout, key=current, type=kind)
+
+    def release(
+        self, key: int | bytes, type: ReservationType, *, timeout: float | None = None
+    ) -> None:
+        """RELEASE: give up the reservation; ``type`` must match the reservation's."""
+        current = _validate.key(key, "key")
+        kind = _validate.reservation_type(type)
+        self._pr_out(PROutAction.RELEASE, timeout, key=current, type=kind)
+
+    def clear(self, key: int | bytes, *, timeout: float | None = None) -> None:
+        """CLEAR: remove the reservation and EVERY registration of the logical unit."""
+        current = _validate.key(key, "key")
+        self._pr_out(PROutAction.CLEAR, timeout, key=current)
+
+    def preempt(
+        self,
+        key: int | bytes,
+        preempt_key: int | bytes,
+        type: ReservationType,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """PREEMPT (04h): remove the registrations of ``preempt_key`` (the victim)
+        using this nexus's own ``key``; if the victim held the reservation, this
+        nexus takes it with ``type``."""
+        current = _validate.key(key, "key")
+        victim = _validate.key(preempt_key, "preempt_key")
+        kind = _validate.reservation_type(type)
+        self._pr_out(
+            PROutAction.PREEMPT, timeout, key=current, service_action_key=victim, type=kind
+        )
+
+    def preempt_and_abort(
+        self,
+        key: int | bytes,
+        preempt_key: int | bytes,
+        type: ReservationType,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """PREEMPT AND ABORT (05h): as ``preempt``, and also abort the victim's
+        outstanding commands."""
+        current = _validate.key(key, "key")
+        victim = _validate.key(preempt_key, "preempt_key")
+        kind = _validate.reservation_type(type)
+        self._pr_out(
+            PROutAction.PREEMPT_AND_ABORT,
+            timeout,
+            key=current,
+            service_action_key=victim,
+            type=kind,
+        )
+
+    def register_and_move(
+        self,
+        key: int | bytes,
+        new_key: int | bytes,
+        relative_target_port: int,
+        transport_id: TransportID,
+        unregister: bool = False,
+        aptpl: bool = False,
+        *,
+        type: ReservationType | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        """REGISTER AND MOVE: register ``new_key`` for the I_T nexus named by
+        ``transport_id`` and ``relative_target_port`` and move this nexus's
+        reservation to it; ``unregister`` also drops this nexus's registration.
+
+        ``type`` fills the CDB's TYPE field (the reservation being moved);
+        when None it is sent as 0, as sg_persist does.
+        """
+        current = _validate.key(key, "key")
+        new = _validate.key(new_key, "new_key")
+        if new == 0:
+            raise ValueError("new_key must not be 0 for REGISTER AND MOVE (SPC-4 6.16.4)")
+        port = _validate.uint(relative_target_port, 16, "relative_target_port")
+        tid = _validate.transport_id(transport_id, "transport_id").to_bytes()
+        drop = _validate.flag(unregister, "unregister")
+        persist = _validate.flag(aptpl, "aptpl")
+        kind = 0 if type is None else _validate.reservation_type(type)
+        self._pr_out(
+            PROutAction.REGISTER_AND_MOVE,
+            timeout,
+            key=current,
+            service_action_key=new,
+            type=kind,
+            aptpl=persist,
+            unregister=drop,
+            relative_target_port=port,
+            transport_ids=tid,
+        )
+
+    def replace_lost_reservation(
+        self, key: int | bytes, type: ReservationType, *, timeout: float | None = None
+    ) -> None:
+        """REPLACE LOST RESERVATION (SPC-5): re-establish a reservation the device
+        lost, with this nexus's ``key``."""
+        current = _validate.key(key, "key")
+        kind = _validate.reservation_type(type)
+        self._pr_out(PROutAction.REPLACE_LOST_RESERVATION, timeout, key=current, type=kind)
+
+    # -- other -------------------------------------------------------------
+
+    def test_unit_ready(self, *, timeout: float | None = None) -> None:
+        """TEST UNIT READY: returns if the unit is ready; a pending unit
+        attention for this nexus is reported (and thereby cleared) as
+        ``UnitAttention``."""
+        timeout_ms = self._timeout_for(timeout)
+        with self._lock:
+            self._check_open()
+            rc = lib.pr_test_unit_ready(self._device, timeout_ms, self._result)
+            if rc != lib.PR_OK:
+                raise_for_result(
+                    rc,
+                    self._result,
+                    device=self._path,
+                    command="TEST UNIT READY",
+                    is_out=False,
+                    read_only=self._read_only,
+                )

@@ -1,0 +1,303 @@
+"""The exception tree, and the one function that turns a failed C call into it.
+
+``PRError`` is the root of everything the device or the transport reports.
+What the operating system refuses before a command reaches the device (no
+permission, no such file, not a SCSI device) is a plain ``OSError`` subclass
+with the device path as ``filename``, so ``except PermissionError`` works.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from enum import Enum
+from typing import Any, NoReturn
+
+from ._native import ffi, lib
+from .constants import ScsiStatus, SenseKey
+from .sense import Sense, decode_sense
+from .sense_codes import driver_status_name, host_status_name, status_name
+
+_DID_NEXUS_FAILURE = 0x11
+
+
+class PRError(Exception):
+    """A persistent reservation command failed; carries all the evidence."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        device: str | None = None,
+        command: str | None = None,
+        cdb: bytes = b"",
+        status: int | None = None,
+        host_status: int = 0,
+        driver_status: int = 0,
+        sense_data: bytes = b"",
+        sense: Sense | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.device = device
+        """Path of the device the command was sent to."""
+        self.command = command
+        """Name of the command, e.g. ``"PERSISTENT RESERVE OUT (PREEMPT)"``."""
+        self.cdb = cdb
+        self.status = status
+        """SAM status byte, None when the command never completed."""
+        self.host_status = host_status
+        self.driver_status = driver_status
+        self.sense_data = sense_data
+        """The raw sense bytes as the device returned them."""
+        self.sense = sense
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.command or self.device:
+            parts.append(f"[{self.command or '?'} on {self.device or '?'}]")
+        return " ".join(parts)
+
+    def details(self) -> str:
+        """Multi-line report: the CDB, status bytes and raw sense."""
+        lines = [str(self)]
+        if self.cdb:
+            lines.append(f"  CDB: {self.cdb.hex(' ')}")
+        if self.status is not None:
+            lines.append(f"  status: 0x{self.status:02x} ({status_name(self.status)})")
+        if self.host_status or self.driver_status:
+            lines.append(
+                f"  host: {host_status_name(self.host_status)}, "
+                f"driver: {driver_status_name(self.driver_status)}"
+            )
+        if self.sense_data:
+            lines.append(f"  sense: {self.sense_data.hex(' ')}")
+        return "\n".join(lines)
+
+
+class ReservationConflict(PRError):
+    """RESERVATION CONFLICT status: another I_T nexus holds a conflicting reservation,
+    or this nexus is not registered with the key it used."""
+
+
+class CheckCondition(PRError):
+    """CHECK CONDITION status; ``sense`` says why."""
+
+
+class IllegalRequest(CheckCondition):
+    """ILLEGAL REQUEST: the device rejected a field of the CDB or parameter list,
+    or does not support the command (ASC 20h or 24h/26h)."""
+
+
+class UnitAttentionCondition(Enum):
+    """Unit attention conditions that matter to reservation holders."""
+
+    POWER_ON_RESET = (0x29, 0x00)
+    POWER_ON = (0x29, 0x01)
+    BUS_RESET = (0x29, 0x02)
+    BUS_DEVICE_RESET = (0x29, 0x03)
+    DEVICE_INTERNAL_RESET = (0x29, 0x04)
+    I_T_NEXUS_LOSS = (0x29, 0x07)
+    PARAMETERS_CHANGED = (0x2A, 0x00)
+    MODE_PARAMETERS_CHANGED = (0x2A, 0x01)
+    RESERVATIONS_PREEMPTED = (0x2A, 0x03)
+    RESERVATIONS_RELEASED = (0x2A, 0x04)
+    REGISTRATIONS_PREEMPTED = (0x2A, 0x05)
+    ASYMMETRIC_ACCESS_STATE_CHANGED = (0x2A, 0x06)
+    CAPACITY_DATA_CHANGED = (0x2A, 0x09)
+    COMMANDS_CLEARED_BY_ANOTHER_INITIATOR = (0x2F, 0x00)
+    MEDIUM_MAY_HAVE_CHANGED = (0x28, 0x00)
+    INQUIRY_DATA_CHANGED = (0x3F, 0x03)
+    REPORTED_LUNS_DATA_CHANGED = (0x3F, 0x0E)
+
+
+class UnitAttention(CheckCondition):
+    """UNIT ATTENTION: an event happened since this nexus's last command.
+
+    The command itself was not executed; the condition is now cleared for this
+    I_T nexus, so sending the command again is the caller's decision.
+    """
+
+    @property
+    def condition(self) -> UnitAttentionCondition | None:
+        """The named condition, e.g. ``REGISTRATIONS_PREEMPTED`` (2Ah/05h)."""
+        if self.sense is None:
+            return None
+        try:
+            return UnitAttentionCondition((self.sense.asc, self.sense.ascq))
+        except ValueError:
+            return None
+
+
+class NotReady(CheckCondition):
+    """NOT READY: the logical unit cannot execute commands now."""
+
+
+class MediumError(CheckCondition):
+    """MEDIUM ERROR sense key."""
+
+
+class HardwareError(CheckCondition):
+    """HARDWARE ERROR sense key."""
+
+
+class DataProtect(CheckCondition):
+    """DATA PROTECT sense key."""
+
+
+class AbortedCommand(CheckCondition):
+    """ABORTED COMMAND: the device server aborted the command; it was not executed."""
+
+
+class DeviceBusy(PRError):
+    """BUSY or TASK SET FULL status: the device could not accept the command now."""
+
+
+class TaskAborted(PRError):
+    """TASK ABORTED status: another initiator's PREEMPT AND ABORT (or a task
+    management function) aborted this command."""
+
+
+class TransportError(PRError):
+    """The host adapter or driver failed the command (Linux host/driver status)."""
+
+
+class CommandTimeout(PRError):
+    """The command did not complete within its timeout."""
+
+
+class OutcomeUnknown(PRError):
+    """A PERSISTENT RESERVE OUT may or may not have been executed.
+
+    Raised when a PR OUT was interrupted, timed out, was aborted or hit a
+    transport failure after it was dispatched.  pr_native never resends it:
+    read the state (``read_full_status``) and decide.  ``__cause__`` holds the
+    underlying error.
+    """
+
+
+class MalformedResponse(PRError):
+    """The device's response violates the SPC format; nothing was guessed."""
+
+
+class ResponseTruncated(PRError):
+    """The response does not fit: ``needed`` bytes are required."""
+
+    def __init__(self, message: str, *, needed: int, command: str | None = None) -> None:
+        super().__init__(message, command=command)
+        self.needed = needed
+
+
+class UnsupportedPlatform(PRError):
+    """This platform has no SCSI pass-through backend; only the pure functions work."""
+
+
+_SENSE_KEY_ERRORS: dict[int, type[CheckCondition]] = {
+    SenseKey.ILLEGAL_REQUEST: IllegalRequest,
+    SenseKey.UNIT_ATTENTION: UnitAttention,
+    SenseKey.NOT_READY: NotReady,
+    SenseKey.MEDIUM_ERROR: MediumError,
+    SenseKey.HARDWARE_ERROR: HardwareError,
+    SenseKey.DATA_PROTECT: DataProtect,
+    SenseKey.ABORTED_COMMAND: AbortedCommand,
+}
+
+_STATUS_ERRORS: dict[int, type[PRError]] = {
+    ScsiStatus.RESERVATION_CONFLICT: ReservationConflict,
+    ScsiStatus.BUSY: DeviceBusy,
+    ScsiStatus.TASK_SET_FULL: DeviceBusy,
+    ScsiStatus.TASK_ABORTED: TaskAborted,
+}
+
+
+def _os_error(code: int, path: str, command: str, read_only: bool) -> OSError:
+    hint = ""
+    if code in (errno.EPERM, errno.EACCES):
+        if read_only:
+            hint = "; the device was opened read-only, PR commands need read-write access"
+        else:
+            hint = (
+                "; PR commands through /dev/sdX, /dev/stN or /dev/nstN need CAP_SYS_RAWIO,"
+                " use /dev/sgN opened read-write instead"
+            )
+    elif code in (errno.ENODEV, errno.ENXIO):
+        hint = "; the device is gone"
+    return OSError(code, f"{command}: {os.strerror(code)}{hint}", path)
+
+
+def raise_for_result(
+    rc: int,
+    result: Any,
+    *,
+    device: str,
+    command: str,
+    is_out: bool,
+    read_only: bool = False,
+) -> NoReturn:
+    """Raise the exception that describes a failed pr_* call.
+
+    ``result`` is the ``struct pr_result *`` the call filled.  For a PERSISTENT
+    RESERVE OUT whose execution cannot be known, the exception is
+    ``OutcomeUnknown`` with the underlying error as its cause.
+    """
+    cdb = bytes(ffi.buffer(result.cdb, result.cdb_len))
+    if rc == lib.PR_ERR_OS:
+        code = result.os_error
+        if is_out and result.dispatched:
+            raise OutcomeUnknown(
+                f"interrupted after dispatch ({os.strerror(code)}); the PR OUT may have run",
+                device=device,
+                command=command,
+                cdb=cdb,
+            ) from _os_error(code, device, command, read_only)
+        raise _os_error(code, device, command, read_only)
+    if rc == lib.PR_ERR_UNSUPPORTED:
+        raise UnsupportedPlatform(
+            "this platform has no SCSI pass-through backend", device=device, command=command
+        )
+    sense_data = bytes(ffi.buffer(result.sense, result.sense_len))
+    sense = decode_sense(sense_data)
+    cls, message = _classify(rc, result.scsi_status, result.host_status, result.driver_status, sense)
+    error = cls(
+        message,
+        device=device,
+        command=command,
+        cdb=cdb,
+        status=result.scsi_status,
+        host_status=result.host_status,
+        driver_status=result.driver_status,
+        sense_data=sense_data,
+        sense=sense,
+    )
+    if is_out and isinstance(error, (CommandTimeout, TransportError, TaskAborted)):
+        raise OutcomeUnknown(
+            f"{message}; the PR OUT may have run",
+            device=device,
+            command=command,
+            cdb=cdb,
+            status=error.status,
+            host_status=error.host_status,
+            driver_status=error.driver_status,
+            sense_data=sense_data,
+            sense=sense,
+        ) from error
+    raise error
+
+
+def _classify(
+    rc: int, status: int, host: int, driver: int, sense: Sense | None
+) -> tuple[type[PRError], str]:
+    if rc == lib.PR_ERR_TIMEOUT:
+        return CommandTimeout, "command timed out"
+    if rc == lib.PR_ERR_STATUS and host == _DID_NEXUS_FAILURE:
+        return ReservationConflict, "reservation conflict (reported as host DID_NEXUS_FAILURE)"
+    if rc == lib.PR_ERR_TRANSPORT:
+        return TransportError, (
+            f"transport failure: host {host_status_name(host)}, "
+            f"driver {driver_status_name(driver)}"
+        )
+    if status == ScsiStatus.CHECK_CONDITION:
+        if sense is None:
+            return CheckCondition, "check condition without usable sense data"
+        return _SENSE_KEY_ERRORS.get(sense.sense_key, CheckCondition), f"check condition: {sense}"
+    return _STATUS_ERRORS.get(status, PRError), f"SCSI status {status_name(status)}"

@@ -1,0 +1,86 @@
+"""What the PERSISTENT RESERVE IN service actions report, as frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .constants import ReservationType, Scope
+from .transport_id import TransportID
+
+
+@dataclass(frozen=True)
+class Registrations:
+    """READ KEYS: the PR generation and every registered reservation key."""
+
+    generation: int
+    keys: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The persistent reservation of the logical unit.
+
+    ``key`` is 0 for the all-registrants types, where every registrant holds it.
+    """
+
+    key: int
+    type: ReservationType
+    scope: Scope
+
+
+@dataclass(frozen=True)
+class ReservationStatus:
+    """READ RESERVATION: the PR generation and the reservation, if any."""
+
+    generation: int
+    reservation: Reservation | None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """REPORT CAPABILITIES (SPC-4 6.15.4), every bit of the response."""
+
+    replace_lost_reservation_capable: bool
+    """RLR_C: REPLACE LOST RESERVATION is supported."""
+    compatible_reservation_handling: bool
+    """CRH: RESERVE(6)/(10) are handled as SPC-4 5.13.3 describes."""
+    specify_initiator_ports_capable: bool
+    """SIP_C: REGISTER accepts SPEC_I_PT with TransportIDs."""
+    all_target_ports_capable: bool
+    """ATP_C: REGISTER accepts ALL_TG_PT."""
+    persist_through_power_loss_capable: bool
+    """PTPL_C: APTPL is supported."""
+    type_mask_valid: bool
+    """TMV: ``type_mask`` is meaningful."""
+    allow_commands: int
+    """ALLOW COMMANDS (0-7): which commands a WRITE EXCLUSIVE type lets through."""
+    persist_through_power_loss_active: bool
+    """PTPL_A: the last valid APTPL bit received was one."""
+    type_mask: int
+    """PERSISTENT RESERVATION TYPE MASK, bytes 4-5 as a big-endian integer."""
+    supported_types: frozenset[ReservationType]
+    """The types the type mask marks as supported (empty when TMV is zero)."""
+
+
+@dataclass(frozen=True)
+class Registrant:
+    """One READ FULL STATUS descriptor: a registration of one I_T nexus."""
+
+    key: int
+    holder: bool
+    """R_HOLDER: this I_T nexus holds the reservation."""
+    all_target_ports: bool
+    scope: Scope | None
+    """The reservation's scope when ``holder`` is true, else None."""
+    type: ReservationType | None
+    """The reservation's type when ``holder`` is true, else None."""
+    relative_target_port: int
+    transport_id: TransportID
+
+
+@dataclass(frozen=True)
+class FullStatus:
+    """READ FULL STATUS: the PR generation and every registration."""
+
+    generation: int
+    registrants: tuple[Registrant, ...]

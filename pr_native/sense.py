@@ -1,0 +1,62 @@
+"""Decoded SCSI sense data (SPC-4 4.5): fixed (70h/71h) and descriptor (72h/73h)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ._native import ffi, lib
+from .constants import SenseKey
+from .sense_codes import describe_asc
+
+
+@dataclass(frozen=True)
+class Sense:
+    """What a CHECK CONDITION said, in either sense data format."""
+
+    response_code: int
+    sense_key: SenseKey
+    asc: int
+    ascq: int
+    description: str
+    """T10's text for the (ASC, ASCQ) pair."""
+    information: Optional[int]
+    """The INFORMATION field, when the device marked it valid."""
+    command_specific_information: int
+    sense_key_specific: Optional[int]
+    """The three sense-key-specific bytes (SKSV set), as a big-endian integer."""
+    field_replaceable_unit: int
+    deferred: bool
+    descriptor_format: bool
+    filemark: bool
+    end_of_medium: bool
+    incorrect_length: bool
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sense_key.name.replace('_', ' ')}, "
+            f"ASC/ASCQ {self.asc:02X}h/{self.ascq:02X}h: {self.description}"
+        )
+
+
+def decode_sense(data: bytes) -> Optional[Sense]:
+    """Decode sense bytes; None when they are empty or in no SPC format."""
+    out = ffi.new("struct pr_sense *")
+    if lib.pr_decode_sense(data, len(data), out) != lib.PR_OK:
+        return None
+    return Sense(
+        response_code=out.response_code,
+        sense_key=SenseKey(out.sense_key),
+        asc=out.asc,
+        ascq=out.ascq,
+        description=describe_asc(out.asc, out.ascq),
+        information=out.information if out.information_valid else None,
+        command_specific_information=out.command_specific,
+        sense_key_specific=out.sense_key_specific if out.sense_key_specific_valid else None,
+        field_replaceable_unit=out.field_replaceable_unit,
+        deferred=bool(out.deferred),
+        descriptor_format=bool(out.descriptor_format),
+        filemark=bool(out.filemark),
+        end_of_medium=bool(out.end_of_medium),
+        incorrect_length=bool(out.incorrect_length),
+    )
