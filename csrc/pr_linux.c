@@ -60,6 +60,7 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
         return PR_ERR_ARGUMENT;
     memcpy(result->cdb, cdb, cdb_len);
     result->cdb_len = (uint8_t)cdb_len;
+    result->transport = PR_TRANSPORT_SG_IO;
 
     memset(&io, 0, sizeof(io));
     io.interface_id = 'S';

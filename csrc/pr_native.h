@@ -49,8 +49,16 @@ extern "C" {
 #define PR_DIR_FROM_DEVICE 1
 #define PR_DIR_TO_DEVICE 2
 
-/* pr_open() flags and pr_device.transport values. */
+/* pr_open() flags.  On Windows the transport is chosen per command unless
+ * one of the FORCE flags is given: the storage PR IOCTLs where they can carry
+ * the command, SCSI pass-through where they cannot. */
 #define PR_OPEN_READ_ONLY 1
+#define PR_OPEN_FORCE_STORAGE_IOCTL 2
+#define PR_OPEN_FORCE_PASS_THROUGH 4
+
+/* pr_device.transport (what the device was opened for) and
+ * pr_result.transport (what carried one command). */
+#define PR_TRANSPORT_AUTO 0
 #define PR_TRANSPORT_SG_IO 1
 #define PR_TRANSPORT_STORAGE_IOCTL 2
 #define PR_TRANSPORT_PASS_THROUGH 3
@@ -75,6 +83,8 @@ struct pr_result {
     uint8_t dispatched;      /* 1 once the command may have reached the device */
     uint8_t cdb_len;
     uint8_t sense_len;
+    uint8_t transport;       /* PR_TRANSPORT_* that carried the command */
+    uint8_t sense_hidden;    /* 1 when the driver consumed the sense data */
     uint8_t cdb[PR_CDB_MAX];
     uint8_t sense[PR_SENSE_MAX];
 };
