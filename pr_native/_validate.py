@@ -70,6 +70,4 @@ def transport_ids(values: object, name: str = "transport_ids") -> bytes:
     """The SPEC_I_PT list: TransportIDs back to back."""
     if isinstance(values, (str, bytes, TransportID)) or not isinstance(values, Iterable):
         raise TypeError(f"{name} must be an iterable of TransportID")
-    return b"".join(
-        transport_id(v, f"{name}[{i}]").to_bytes() for i, v in enumerate(values)
-    )
+    return b"".join(transport_id(v, f"{name}[{i}]").to_bytes() for i, v in enumerate(values))

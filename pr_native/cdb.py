@@ -18,11 +18,11 @@ from .sense import Sense, decode_sense
 from .transport_id import TransportID
 
 __all__ = [
+    "Sense",
     "decode_read_full_status",
     "decode_read_keys",
     "decode_read_reservation",
     "decode_report_capabilities",
-    "Sense",
     "decode_sense",
     "pr_in_cdb",
     "pr_out_cdb",
@@ -121,9 +121,7 @@ def decode_read_full_status(data: bytes) -> FullStatus:
     """Decode a READ FULL STATUS response, TransportIDs included."""
     out, needed = ffi.new("struct pr_full_status *"), ffi.new("uint64_t *")
     registrants = ffi.new("struct pr_registrant[]", len(data) // 24 + 1)
-    rc = lib.pr_decode_read_full_status(
-        data, len(data), registrants, len(registrants), out, needed
-    )
+    rc = lib.pr_decode_read_full_status(data, len(data), registrants, len(registrants), out, needed)
     _decoded(rc, needed, "READ FULL STATUS")
     return _decode.full_status(out, registrants, bytes(data))
 
@@ -145,4 +143,3 @@ def _decoded(rc: int, needed: Any, what: str) -> None:
             f"{what} response violates the SPC format",
             command=f"PERSISTENT RESERVE IN ({what})",
         )
-

@@ -128,9 +128,7 @@ class SenseKey(_WireEnum):
 
 
 # Types a PERSISTENT RESERVE OUT may carry.
-SENDABLE_TYPES = frozenset(
-    t for t in ReservationType if not t.name.startswith("UNKNOWN_")
-)
+SENDABLE_TYPES = frozenset(t for t in ReservationType if not t.name.startswith("UNKNOWN_"))
 
 # The Windows DDK names (ddk/scsi.h, minitape.h), with the DDK's values, so
 # code ported from DDK samples reads the same.

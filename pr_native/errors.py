@@ -257,7 +257,9 @@ def raise_for_result(
         )
     sense_data = bytes(ffi.buffer(result.sense, result.sense_len))
     sense = decode_sense(sense_data)
-    cls, message = _classify(rc, result.scsi_status, result.host_status, result.driver_status, sense)
+    cls, message = _classify(
+        rc, result.scsi_status, result.host_status, result.driver_status, sense
+    )
     error = cls(
         message,
         device=device,
@@ -293,8 +295,7 @@ def _classify(
         return ReservationConflict, "reservation conflict (reported as host DID_NEXUS_FAILURE)"
     if rc == lib.PR_ERR_TRANSPORT:
         return TransportError, (
-            f"transport failure: host {host_status_name(host)}, "
-            f"driver {driver_status_name(driver)}"
+            f"transport failure: host {host_status_name(host)}, driver {driver_status_name(driver)}"
         )
     if status == ScsiStatus.CHECK_CONDITION:
         if sense is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from ._native import ffi, lib
 from .constants import SenseKey
@@ -20,10 +19,10 @@ class Sense:
     ascq: int
     description: str
     """T10's text for the (ASC, ASCQ) pair."""
-    information: Optional[int]
+    information: int | None
     """The INFORMATION field, when the device marked it valid."""
     command_specific_information: int
-    sense_key_specific: Optional[int]
+    sense_key_specific: int | None
     """The three sense-key-specific bytes (SKSV set), as a big-endian integer."""
     field_replaceable_unit: int
     deferred: bool
@@ -39,7 +38,7 @@ class Sense:
         )
 
 
-def decode_sense(data: bytes) -> Optional[Sense]:
+def decode_sense(data: bytes) -> Sense | None:
     """Decode sense bytes; None when they are empty or in no SPC format."""
     out = ffi.new("struct pr_sense *")
     if lib.pr_decode_sense(data, len(data), out) != lib.PR_OK:

@@ -19,7 +19,9 @@ IOCTL_STORAGE_PERSISTENT_RESERVE_OUT = 0x002DD01C
 
 # What classpnp's ClasspPersistentReserve lets through.
 _IN_ACTIONS = frozenset({PRInAction.READ_KEYS, PRInAction.READ_RESERVATION})
-_OUT_ACTIONS = frozenset(a for a in PROutAction if a <= PROutAction.REGISTER_AND_IGNORE_EXISTING_KEY)
+_OUT_ACTIONS = frozenset(
+    a for a in PROutAction if a <= PROutAction.REGISTER_AND_IGNORE_EXISTING_KEY
+)
 _OUT_TYPES = frozenset(
     {
         ReservationType.WRITE_EXCLUSIVE,
@@ -83,9 +85,7 @@ def pr_out_command(
         PROutAction.PREEMPT_AND_ABORT,
     )
     if uses_type and type_ not in _OUT_TYPES:
-        raise ValueError(
-            f"the storage PR OUT IOCTL accepts types 1, 3, 5 and 6 only, got {type_}"
-        )
+        raise ValueError(f"the storage PR OUT IOCTL accepts types 1, 3, 5 and 6 only, got {type_}")
     if uses_type and scope_ not in (Scope.LU, Scope.ELEMENT):
         raise ValueError(f"scope must be 0 (LU) or 2 (element), got {scope_}")
     buffer = ffi.new("uint8_t[]", lib.PR_WIN_OUT_COMMAND_LEN)
