@@ -91,7 +91,7 @@ static uint32_t pr_win_storage_command(const uint8_t *cdb, uint32_t cdb_len, int
     service_action = cdb[1] & 0x1Fu;
     if (cdb[0] == PR_OPCODE_IN) {
         if (direction != PR_DIR_FROM_DEVICE || service_action > PR_IN_READ_RESERVATION ||
-            data_len < PRI_LIST_HEADER_SIZE || data_len > PR_ALLOCATION_MAX ||
+            data_len < PRI_LIST_HEADER_SIZE ||
             pr_build_in_cdb(rebuilt, service_action, data_len) != PR_OK ||
             memcmp(rebuilt, cdb, PR_WIN_CDB_LEN) != 0 ||
             pr_win_in_command(command, service_action, data_len) != PR_OK)
@@ -161,8 +161,8 @@ static int pr_win_storage_ioctl(HANDLE handle, int direction, uint8_t *command,
         ok = pr_win_device_io_control(handle, IOCTL_STORAGE_PERSISTENT_RESERVE_OUT, command,
                                       (DWORD)command_len, NULL, 0, &returned, NULL);
     error = ok ? ERROR_SUCCESS : GetLastError();
+    result->os_error = (int32_t)error;
     if (ok || (direction == PR_DIR_FROM_DEVICE && error == ERROR_MORE_DATA)) {
-        result->os_error = (int32_t)error;
         result->dispatched = 1;
         /* PR OUT returns no bytes; its parameter list went out whole. */
         result->transferred = direction == PR_DIR_FROM_DEVICE
@@ -171,7 +171,6 @@ static int pr_win_storage_ioctl(HANDLE handle, int direction, uint8_t *command,
         result->resid = (int32_t)(data_len - result->transferred);
         return PR_OK;
     }
-    result->os_error = (int32_t)error;
     result->dispatched = (uint8_t)pr_win_storage_dispatched(error);
     return error == ERROR_SEM_TIMEOUT ? PR_ERR_TIMEOUT : PR_ERR_OS;
 }
@@ -224,9 +223,9 @@ static int pr_win_pass_through(HANDLE handle, const uint8_t *cdb, uint32_t cdb_l
     }
     result->dispatched = 1;
     result->scsi_status = request.sptd.ScsiStatus;
-    result->sense_len = request.sptd.SenseInfoLength > sizeof(request.sense)
-                            ? (uint8_t)sizeof(request.sense)
-                            : request.sptd.SenseInfoLength;
+    result->sense_len = (uint8_t)(request.sptd.SenseInfoLength > sizeof(request.sense)
+                                      ? sizeof(request.sense)
+                                      : request.sptd.SenseInfoLength);
     memcpy(result->sense, request.sense, result->sense_len);
     transferred = request.sptd.DataTransferLength;
     if (transferred > data_len)

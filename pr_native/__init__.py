@@ -48,6 +48,7 @@ from .errors import (
     TransportError,
     UnitAttention,
     UnitAttentionCondition,
+    UnsupportedOperation,
     UnsupportedPlatform,
 )
 from .results import (
@@ -131,5 +132,6 @@ __all__ = [
     "TransportID",
     "UnitAttention",
     "UnitAttentionCondition",
+    "UnsupportedOperation",
     "UnsupportedPlatform",
 ]

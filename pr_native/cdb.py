@@ -94,6 +94,7 @@ def pr_out_parameters(
 
 def decode_read_keys(data: bytes) -> Registrations:
     """Decode a READ KEYS response."""
+    data = bytes(data)
     out, needed = ffi.new("struct pr_keys *"), ffi.new("uint64_t *")
     keys = ffi.new("uint64_t[]", len(data) // 8 + 1)
     rc = lib.pr_decode_read_keys(data, len(data), keys, len(keys), out, needed)
@@ -103,6 +104,7 @@ def decode_read_keys(data: bytes) -> Registrations:
 
 def decode_read_reservation(data: bytes) -> ReservationStatus:
     """Decode a READ RESERVATION response."""
+    data = bytes(data)
     out, needed = ffi.new("struct pr_reservation *"), ffi.new("uint64_t *")
     rc = lib.pr_decode_read_reservation(data, len(data), out, needed)
     _decoded(rc, needed, "READ RESERVATION")
@@ -111,6 +113,7 @@ def decode_read_reservation(data: bytes) -> ReservationStatus:
 
 def decode_report_capabilities(data: bytes) -> Capabilities:
     """Decode a REPORT CAPABILITIES response."""
+    data = bytes(data)
     out, needed = ffi.new("struct pr_capabilities *"), ffi.new("uint64_t *")
     rc = lib.pr_decode_report_capabilities(data, len(data), out, needed)
     _decoded(rc, needed, "REPORT CAPABILITIES")
@@ -119,6 +122,7 @@ def decode_report_capabilities(data: bytes) -> Capabilities:
 
 def decode_read_full_status(data: bytes) -> FullStatus:
     """Decode a READ FULL STATUS response, TransportIDs included."""
+    data = bytes(data)
     out, needed = ffi.new("struct pr_full_status *"), ffi.new("uint64_t *")
     registrants = ffi.new("struct pr_registrant[]", len(data) // 24 + 1)
     rc = lib.pr_decode_read_full_status(data, len(data), registrants, len(registrants), out, needed)

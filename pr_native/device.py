@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 import threading
 import weakref
 from typing import Any, Callable, TypeVar
@@ -21,6 +22,7 @@ from .errors import (
     ResponseTruncated,
     UnsupportedPlatform,
     raise_for_result,
+    windows_os_error,
 )
 from .results import Capabilities, FullStatus, Registrations, ReservationStatus
 from .transport_id import TransportID
@@ -31,7 +33,15 @@ _INITIAL_CAPACITY = 4096
 _KEY_SIZE = 8
 _MIN_DESCRIPTOR_SIZE = 24  # READ FULL STATUS descriptor without its TransportID
 _SPEC_I_PT_HEADER = 28
+# Device(transport=...) on Windows: both IOCTL families, chosen per command,
+# or one forced.
+_TRANSPORT_FLAGS = {
+    "auto": 0,
+    "storage-ioctl": lib.PR_OPEN_FORCE_STORAGE_IOCTL,
+    "pass-through": lib.PR_OPEN_FORCE_PASS_THROUGH,
+}
 _TRANSPORT_NAMES = {
+    lib.PR_TRANSPORT_AUTO: "auto",
     lib.PR_TRANSPORT_SG_IO: "sg-io",
     lib.PR_TRANSPORT_STORAGE_IOCTL: "storage-ioctl",
     lib.PR_TRANSPORT_PASS_THROUGH: "pass-through",
@@ -63,12 +73,22 @@ class Device:
     then requires CAP_SYS_RAWIO).  ``timeout`` is the default per-command
     timeout in seconds; every method also takes ``timeout=``.
 
+    On Windows ``path`` is ``\\\\.\\PhysicalDriveN``, ``\\\\.\\TapeN`` or
+    ``\\\\.\\CdRomN`` and ``transport`` chooses how commands travel:
+    ``"auto"`` (the storage PR IOCTLs where they can carry the command, SCSI
+    pass-through where they cannot), ``"storage-ioctl"`` or ``"pass-through"``.
+
     A Device may be shared between threads: commands on one Device run one at
     a time, because they share its buffers.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], timeout: float = 30.0, *, read_only: bool = False
+        self,
+        path: str | os.PathLike[str],
+        timeout: float = 30.0,
+        *,
+        read_only: bool = False,
+        transport: str = "auto",
     ) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
@@ -77,6 +97,12 @@ class Device:
             raise ValueError(f"path must be a non-empty device path, got {path!r}")
         self._timeout_ms = _validate.timeout_ms(timeout)
         self._read_only = _validate.flag(read_only, "read_only")
+        if transport not in _TRANSPORT_FLAGS:
+            raise ValueError(
+                f"transport must be one of {sorted(_TRANSPORT_FLAGS)}, got {transport!r}"
+            )
+        if transport != "auto" and sys.platform != "win32":
+            raise ValueError(f"transport={transport!r} exists only on Windows")
         self._lock = threading.Lock()
         self._device = ffi.new("struct pr_device *")
         self._result = ffi.new("struct pr_result *")
@@ -87,7 +113,7 @@ class Device:
         self._full_status_out = ffi.new("struct pr_full_status *")
         self._registrants: Any = None
         self._allocate(_INITIAL_CAPACITY)
-        flags = lib.PR_OPEN_READ_ONLY if self._read_only else 0
+        flags = _TRANSPORT_FLAGS[transport] | (lib.PR_OPEN_READ_ONLY if self._read_only else 0)
         rc = lib.pr_open(os.fsencode(self._path), flags, self._device, self._result)
         if rc == lib.PR_ERR_UNSUPPORTED:
             raise UnsupportedPlatform(
@@ -102,6 +128,8 @@ class Device:
                 "use /dev/sgN, /dev/sdX, /dev/stN or /dev/nstN",
                 self._path,
             )
+        if rc != lib.PR_OK and sys.platform == "win32":
+            raise windows_os_error(self._result.os_error, "cannot open SCSI device", self._path)
         if rc != lib.PR_OK:
             raise _open_error(self._result.os_error, self._path)
         self._closer = weakref.finalize(self, lib.pr_close, self._device)
@@ -119,8 +147,16 @@ class Device:
 
     @property
     def transport(self) -> str:
-        """How commands reach the device: ``"sg-io"`` on Linux."""
+        """How commands reach the device: ``"sg-io"`` on Linux; on Windows
+        ``"auto"``, ``"storage-ioctl"`` or ``"pass-through"``."""
         return _TRANSPORT_NAMES[self._device.transport]
+
+    @property
+    def last_transport(self) -> str | None:
+        """What carried the most recent command (on Windows ``"auto"`` picks
+        ``"storage-ioctl"`` or ``"pass-through"`` per command); None before
+        the first command."""
+        return _TRANSPORT_NAMES.get(self._result.transport) if self._result.cdb_len else None
 
     @property
     def closed(self) -> bool:
@@ -184,7 +220,7 @@ class Device:
                         command=_in_name(action),
                         cdb=bytes(ffi.buffer(self._result.cdb, self._result.cdb_len)),
                     )
-                elif not (rc == lib.PR_ERR_OS and self._result.os_error == errno.EINTR):
+                elif not self._interrupted(rc):
                     # PR IN changes nothing, so an interrupted one is simply re-issued.
                     raise_for_result(
                         rc,
@@ -194,6 +230,14 @@ class Device:
                         is_out=False,
                         read_only=self._read_only,
                     )
+
+    def _interrupted(self, rc: int) -> bool:
+        """A signal interrupted SG_IO (EINTR): sg orphans the request."""
+        return bool(
+            rc == lib.PR_ERR_OS
+            and self._result.transport == lib.PR_TRANSPORT_SG_IO
+            and self._result.os_error == errno.EINTR
+        )
 
     def _grow(self, action: PRInAction) -> None:
         """Make room for the whole response (SPC-4 6.15.1: the device truncates

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from enum import Enum
 from typing import Any, NoReturn
 
@@ -192,6 +193,11 @@ class UnsupportedPlatform(PRError):
     """This platform has no SCSI pass-through backend; only the pure functions work."""
 
 
+class UnsupportedOperation(PRError):
+    """The chosen transport cannot carry this command (Windows: the class
+    driver's storage PR IOCTLs refuse it); SCSI pass-through can."""
+
+
 _SENSE_KEY_ERRORS: dict[int, type[CheckCondition]] = {
     SenseKey.ILLEGAL_REQUEST: IllegalRequest,
     SenseKey.UNIT_ATTENTION: UnitAttention,
@@ -225,6 +231,58 @@ def _os_error(code: int, path: str, command: str, read_only: bool) -> OSError:
     return OSError(code, f"{command}: {os.strerror(code)}{hint}", path)
 
 
+# Win32 error codes (winerror.h) the Windows transports report in os_error.
+ERROR_INVALID_FUNCTION = 1
+ERROR_FILE_NOT_FOUND = 2
+ERROR_PATH_NOT_FOUND = 3
+ERROR_ACCESS_DENIED = 5
+ERROR_SHARING_VIOLATION = 32
+ERROR_NOT_SUPPORTED = 50
+ERROR_INVALID_PARAMETER = 87
+ERROR_SEM_TIMEOUT = 121
+ERROR_BUSY = 170
+_WIN32_ERRNO = {
+    ERROR_FILE_NOT_FOUND: errno.ENOENT,
+    ERROR_PATH_NOT_FOUND: errno.ENOENT,
+    ERROR_ACCESS_DENIED: errno.EACCES,
+    ERROR_SHARING_VIOLATION: errno.EBUSY,
+    ERROR_INVALID_PARAMETER: errno.EINVAL,
+}
+_HIDDEN_SENSE = "; the Windows class driver hides the sense data (use transport='pass-through')"
+
+
+def windows_os_error(code: int, message: str, path: str) -> OSError:
+    """An OSError for a Win32 error code: the native subclass on Windows
+    (``winerror`` kept), the errno-equivalent subclass elsewhere."""
+    if sys.platform == "win32":
+        return OSError(None, f"{message} (Windows error {code})", path, code)
+    return OSError(_WIN32_ERRNO.get(code, errno.EIO), f"{message} (Windows error {code})", path)
+
+
+def _raise_for_windows_error(
+    code: int, result: Any, *, device: str, command: str, cdb: bytes, is_out: bool
+) -> NoReturn:
+    """The storage PR IOCTLs answer with a Win32 error instead of a status."""
+    evidence: dict[str, Any] = {"device": device, "command": command, "cdb": cdb}
+    if code == ERROR_BUSY:
+        raise ReservationConflict("reservation conflict" + _HIDDEN_SENSE, **evidence)
+    if code == ERROR_INVALID_FUNCTION:
+        raise IllegalRequest(
+            "the device rejected the command (ILLEGAL REQUEST)" + _HIDDEN_SENSE, **evidence
+        )
+    if code in (ERROR_NOT_SUPPORTED, ERROR_INVALID_PARAMETER):
+        raise UnsupportedOperation(
+            f"the storage PR IOCTL refused the command (Windows error {code}): "
+            "the class driver does not support it; use transport='pass-through'",
+            **evidence,
+        )
+    if is_out and result.dispatched:
+        raise OutcomeUnknown(
+            f"Windows error {code} after dispatch; the PR OUT may have run", **evidence
+        ) from windows_os_error(code, command, device)
+    raise windows_os_error(code, command, device)
+
+
 def raise_for_result(
     rc: int,
     result: Any,
@@ -241,6 +299,11 @@ def raise_for_result(
     ``OutcomeUnknown`` with the underlying error as its cause.
     """
     cdb = bytes(ffi.buffer(result.cdb, result.cdb_len))
+    windows = result.transport in (lib.PR_TRANSPORT_STORAGE_IOCTL, lib.PR_TRANSPORT_PASS_THROUGH)
+    if rc == lib.PR_ERR_OS and windows:
+        _raise_for_windows_error(
+            result.os_error, result, device=device, command=command, cdb=cdb, is_out=is_out
+        )
     if rc == lib.PR_ERR_OS:
         code = result.os_error
         if is_out and result.dispatched:
@@ -251,6 +314,15 @@ def raise_for_result(
                 cdb=cdb,
             ) from _os_error(code, device, command, read_only)
         raise _os_error(code, device, command, read_only)
+    if rc == lib.PR_ERR_UNSUPPORTED and result.transport == lib.PR_TRANSPORT_STORAGE_IOCTL:
+        raise UnsupportedOperation(
+            "the storage PR IOCTLs cannot carry this command (only READ KEYS, READ "
+            "RESERVATION and PR OUT 0-6 with types 1, 3, 5, 6); use transport='auto' "
+            "or 'pass-through'",
+            device=device,
+            command=command,
+            cdb=cdb,
+        )
     if rc == lib.PR_ERR_UNSUPPORTED:
         raise UnsupportedPlatform(
             "this platform has no SCSI pass-through backend", device=device, command=command

@@ -40,6 +40,7 @@ class Sense:
 
 def decode_sense(data: bytes) -> Sense | None:
     """Decode sense bytes; None when they are empty or in no SPC format."""
+    data = bytes(data)
     out = ffi.new("struct pr_sense *")
     if lib.pr_decode_sense(data, len(data), out) != lib.PR_OK:
         return None
