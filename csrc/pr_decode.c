@@ -169,15 +169,16 @@ int pr_decode_read_full_status(const uint8_t *data, uint32_t length,
 /* Fixed format, SPC-4 4.5.3 (table 48). */
 static void pr_decode_fixed_sense(const uint8_t *s, uint32_t length, struct pr_sense *out)
 {
-    out->information_valid = (uint8_t)(s[0] >> 7);
     if (length > 2) {
         out->filemark = (uint8_t)(s[2] >> 7);
         out->end_of_medium = (uint8_t)((s[2] >> 6) & 1);
         out->incorrect_length = (uint8_t)((s[2] >> 5) & 1);
         out->sense_key = (uint8_t)(s[2] & 0x0F);
     }
-    if (length > 6)
+    if (length > 6) {
+        out->information_valid = (uint8_t)(s[0] >> 7);
         out->information = pr_get_be32(s + 3);
+    }
     if (length > 11)
         out->command_specific = pr_get_be32(s + 8);
     if (length > 12)

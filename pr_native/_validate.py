@@ -55,7 +55,7 @@ def timeout_ms(value: object, name: str = "timeout") -> int:
     """Seconds (int or float, > 0) to whole milliseconds, rounded up."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not (value > 0 and math.isfinite(value) and value <= _TIMEOUT_MAX_S):
+    if not (0 < value <= _TIMEOUT_MAX_S):  # also rejects nan; inf and huge ints are > max
         raise ValueError(f"{name} must be > 0 and <= {_TIMEOUT_MAX_S} seconds, got {value}")
     return max(1, math.ceil(value * 1000))
 
@@ -66,8 +66,8 @@ def transport_id(value: object, name: str) -> TransportID:
     return value
 
 
-def transport_ids(values: object, name: str = "transport_ids") -> bytes:
-    """The SPEC_I_PT list: TransportIDs back to back."""
+def transport_ids(values: object, name: str = "transport_ids") -> list[TransportID]:
+    """A list of TransportIDs (the SPEC_I_PT list sends them back to back)."""
     if isinstance(values, (str, bytes, TransportID)) or not isinstance(values, Iterable):
         raise TypeError(f"{name} must be an iterable of TransportID")
-    return b"".join(transport_id(v, f"{name}[{i}]").to_bytes() for i, v in enumerate(values))
+    return [transport_id(v, f"{name}[{i}]") for i, v in enumerate(values)]

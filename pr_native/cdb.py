@@ -79,9 +79,10 @@ def pr_out_parameters(
     request.all_target_ports = _validate.flag(all_target_ports, "all_target_ports")
     request.unregister = _validate.flag(unregister, "unregister")
     request.relative_target_port = _validate.uint(relative_target_port, 16, "relative_target_port")
-    tids = _validate.transport_ids(transport_ids)
-    if request.service_action == PROutAction.REGISTER_AND_MOVE and not tids:
+    listed = _validate.transport_ids(transport_ids)
+    if request.service_action == PROutAction.REGISTER_AND_MOVE and len(listed) != 1:
         raise ValueError("REGISTER AND MOVE needs exactly one TransportID in transport_ids")
+    tids = b"".join(t.to_bytes() for t in listed)
     keep_alive = ffi.from_buffer("uint8_t[]", tids)
     request.transport_ids = keep_alive
     request.transport_ids_length = len(tids)

@@ -255,6 +255,7 @@ class Device:
             raise ResponseTruncated(
                 f"the response needs {needed} bytes, more than the 65535 a PR IN can return",
                 needed=needed,
+                device=self._path,
                 command=_in_name(action),
             )
         self._allocate(min(lib.PR_ALLOCATION_MAX, max(needed, 2 * self._capacity)))
@@ -393,7 +394,7 @@ class Device:
         current = _validate.key(key, "key")
         persist = _validate.flag(aptpl, "aptpl")
         all_ports = _validate.flag(all_target_ports, "all_target_ports")
-        tids = _validate.transport_ids(transport_ids)
+        tids = b"".join(t.to_bytes() for t in _validate.transport_ids(transport_ids))
         self._pr_out(
             PROutAction.REGISTER,
             timeout,

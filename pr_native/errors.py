@@ -184,8 +184,10 @@ class MalformedResponse(PRError):
 class ResponseTruncated(PRError):
     """The response does not fit: ``needed`` bytes are required."""
 
-    def __init__(self, message: str, *, needed: int, command: str | None = None) -> None:
-        super().__init__(message, command=command)
+    def __init__(
+        self, message: str, *, needed: int, device: str | None = None, command: str | None = None
+    ) -> None:
+        super().__init__(message, device=device, command=command)
         self.needed = needed
 
 

@@ -156,8 +156,13 @@ class ISCSITransportID(TransportID):
         if not isinstance(self.name, str):
             raise TypeError(f"name must be a str, not {type(self.name).__name__}")
         encoded = self.name.encode("utf-8")
-        if not encoded or len(encoded) > _ISCSI_NAME_MAX or b"\0" in encoded or "," in self.name:
-            raise ValueError(f"not a valid iSCSI name: {self.name!r}")
+        if (
+            not self.name.lower().startswith(_ISCSI_PREFIXES)
+            or len(encoded) > _ISCSI_NAME_MAX
+            or b"\0" in encoded
+            or "," in self.name
+        ):
+            raise ValueError(f"not an iSCSI name (iqn., eui. or naa.): {self.name!r}")
         if self.isid is not None:
             _check_uint(self.isid, 48, "isid")
 

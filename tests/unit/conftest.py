@@ -1,0 +1,44 @@
+"""Fixtures: the Device seam (see fake_device.py) and build-tool lookup."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Callable
+
+import pytest
+
+import pr_native.device
+from pr_native._native import lib
+
+from .fake_device import FakeLib
+
+
+@pytest.fixture
+def fake_lib(monkeypatch: pytest.MonkeyPatch) -> FakeLib:
+    fake = FakeLib(lib)
+    monkeypatch.setattr(pr_native.device, "lib", fake)
+    return fake
+
+
+@pytest.fixture
+def device(fake_lib: FakeLib) -> Iterator[pr_native.Device]:
+    dev = pr_native.Device("/dev/sg-fake")
+    yield dev
+    dev.close()
+
+
+@pytest.fixture
+def need_tool() -> Callable[[str], str]:
+    """Path of a build tool; a missing one skips the test, except under CI=true."""
+
+    def find(name: str) -> str:
+        path = shutil.which(name)
+        if path is None:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{name} is required when CI=true but was not found")
+            pytest.skip(f"{name} is not installed")
+        return path
+
+    return find

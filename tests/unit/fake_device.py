@@ -1,0 +1,163 @@
+"""A stand-in for the device behind ``Device``: no SCSI device exists here.
+
+``FakeLib`` replaces ``pr_native.device.lib``.  It delegates every attribute
+to the real C core, but for each PR operation it runs the real C function
+against /dev/null: the real CDB and parameter-list builders fill
+``result.cdb`` and the data buffer, and the SG_IO ioctl fails harmlessly with
+ENOTTY.  It records what would have been sent (``calls``) and answers with the
+next scripted reply (``data``, ``fail``, ``good``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pr_native._native import ffi, lib
+
+# The decoder pr_ops.c runs after each PR IN, with its output arguments.
+_DECODERS: dict[str, Callable[[tuple[Any, ...], int, Any], int]] = {
+    "pr_read_keys": lambda a, n, needed: lib.pr_decode_read_keys(a[1], n, a[4], a[5], a[6], needed),
+    "pr_read_reservation": lambda a, n, needed: lib.pr_decode_read_reservation(
+        a[1], n, a[4], needed
+    ),
+    "pr_report_capabilities": lambda a, n, needed: lib.pr_decode_report_capabilities(
+        a[1], n, a[4], needed
+    ),
+    "pr_read_full_status": lambda a, n, needed: lib.pr_decode_read_full_status(
+        a[1], n, a[4], a[5], a[6], needed
+    ),
+}
+
+
+@dataclass
+class Call:
+    """One operation the Device asked for, as the C core would have sent it."""
+
+    name: str
+    args: tuple[Any, ...]
+    cdb: bytes
+    timeout_ms: int
+    capacity: int | None = None
+    buffer_size: int | None = None
+    parameters: bytes = b""
+
+
+Reply = Callable[[Call, Any], int]
+
+
+@dataclass
+class FakeLib:
+    real: Any
+    calls: list[Call] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    opened: list[tuple[bytes, int]] = field(default_factory=list)
+    open_rc: int = 0
+    open_errno: int = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def pr_open(self, path: bytes, flags: int, device: Any, result: Any) -> int:
+        self.opened.append((bytes(path), flags))
+        if self.open_rc != lib.PR_OK:
+            result.os_error = self.open_errno
+            return self.open_rc
+        device.handle = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        device.transport = lib.PR_TRANSPORT_SG_IO
+        device.flags = flags
+        return int(lib.PR_OK)
+
+    def pr_close(self, device: Any) -> int:
+        if device.handle >= 0:
+            os.close(device.handle)
+            device.handle = -1
+        return 0
+
+    def _run(self, name: str, args: tuple[Any, ...], timeout_ms: int) -> int:
+        result = args[-1]
+        rc = getattr(self.real, name)(*args)
+        assert rc == lib.PR_ERR_OS and result.os_error == errno.ENOTTY, (rc, result.os_error)
+        call = Call(name, args, bytes(ffi.buffer(result.cdb, result.cdb_len)), timeout_ms)
+        if name == "pr_out":
+            call.capacity = args[3]
+            length = int.from_bytes(call.cdb[5:9], "big")
+            call.parameters = bytes(ffi.buffer(args[2], length))
+        elif name in _DECODERS:
+            call.capacity = args[2]
+            call.buffer_size = ffi.sizeof(args[1])
+        self.calls.append(call)
+        if not self.replies:
+            raise AssertionError(f"unexpected I/O: {name}")
+        result.os_error = 0
+        result.dispatched = 1
+        return self.replies.pop(0)(call, result)
+
+    def pr_read_keys(self, *args: Any) -> int:
+        return self._run("pr_read_keys", args, args[3])
+
+    def pr_read_reservation(self, *args: Any) -> int:
+        return self._run("pr_read_reservation", args, args[3])
+
+    def pr_report_capabilities(self, *args: Any) -> int:
+        return self._run("pr_report_capabilities", args, args[3])
+
+    def pr_read_full_status(self, *args: Any) -> int:
+        return self._run("pr_read_full_status", args, args[3])
+
+    def pr_out(self, *args: Any) -> int:
+        return self._run("pr_out", args, args[4])
+
+    def pr_test_unit_ready(self, *args: Any) -> int:
+        return self._run("pr_test_unit_ready", args, args[1])
+
+    def pr_execute(self, *args: Any) -> int:
+        raise AssertionError("Device must not call pr_execute directly")
+
+
+def data(response: bytes) -> Reply:
+    """GOOD status; the device returns ``response`` cut to the allocation length."""
+
+    def reply(call: Call, result: Any) -> int:
+        allocation = min(call.capacity or 0, lib.PR_ALLOCATION_MAX)
+        n = min(len(response), allocation)
+        ffi.memmove(call.args[1], response[:n], n)
+        result.transferred = n
+        result.resid = allocation - n
+        return _DECODERS[call.name](call.args, n, ffi.addressof(result, "needed"))
+
+    return reply
+
+
+def fail(
+    rc: int,
+    *,
+    status: int = 0,
+    host_status: int = 0,
+    driver_status: int = 0,
+    sense: bytes = b"",
+    os_error: int = 0,
+    dispatched: int = 1,
+    needed: int | None = None,
+) -> Reply:
+    """The command ends with return code ``rc`` and these result fields."""
+
+    def reply(call: Call, result: Any) -> int:
+        result.scsi_status = status
+        result.host_status = host_status
+        result.driver_status = driver_status
+        result.os_error = os_error
+        result.dispatched = dispatched
+        ffi.memmove(result.sense, sense, len(sense))
+        result.sense_len = len(sense)
+        if needed is not None:
+            result.needed = needed
+        return rc
+
+    return reply
+
+
+def good() -> Reply:
+    return fail(lib.PR_OK)
