@@ -33,6 +33,8 @@ _INITIAL_CAPACITY = 4096
 _KEY_SIZE = 8
 _MIN_DESCRIPTOR_SIZE = 24  # READ FULL STATUS descriptor without its TransportID
 _SPEC_I_PT_HEADER = 28
+# The largest READ FULL STATUS descriptor: 24 bytes and an iSCSI TransportID.
+_MAX_FULL_STATUS_DESCRIPTOR = _MIN_DESCRIPTOR_SIZE + lib.PR_TRANSPORT_ID_MAX
 # Device(transport=...) on Windows: both IOCTL families, chosen per command,
 # or one forced.
 _TRANSPORT_FLAGS = {
@@ -112,6 +114,7 @@ class Device:
         self._capabilities_out = ffi.new("struct pr_capabilities *")
         self._full_status_out = ffi.new("struct pr_full_status *")
         self._registrants: Any = None
+        self._full_status_unsure = False
         self._allocate(_INITIAL_CAPACITY)
         flags = _TRANSPORT_FLAGS[transport] | (lib.PR_OPEN_READ_ONLY if self._read_only else 0)
         rc = lib.pr_open(os.fsencode(self._path), flags, self._device, self._result)
@@ -203,12 +206,19 @@ class Device:
         timeout: float | None,
         issue: Callable[[int], int],
         decode: Callable[[], _T],
+        has_room: Callable[[int], bool] | None = None,
     ) -> _T:
         timeout_ms = self._timeout_for(timeout)
         with self._lock:
             self._check_open()
             while True:
                 rc = issue(timeout_ms)
+                allocated = min(self._capacity, lib.PR_ALLOCATION_MAX)
+                if rc == lib.PR_OK and has_room is not None and not has_room(allocated):
+                    if allocated < lib.PR_ALLOCATION_MAX:
+                        self._allocate(min(lib.PR_ALLOCATION_MAX, 2 * self._capacity))
+                        continue
+                    self._full_status_unsure = True
                 if rc == lib.PR_OK:
                     return decode()
                 if rc == lib.PR_ERR_SHORT:
@@ -302,7 +312,40 @@ class Device:
 
     def read_full_status(self, *, timeout: float | None = None) -> FullStatus:
         """READ FULL STATUS: every registration with its I_T nexus (TransportID),
-        target port, and which one holds the reservation."""
+        target port, and which one holds the reservation.
+
+        Some targets (LIO) leave out descriptors that do not fit the
+        allocation length and shrink ADDITIONAL LENGTH to match, so a short
+        response cannot be told from a complete one.  The response is
+        therefore re-read with a larger allocation until the largest possible
+        descriptor would still have fitted; at the 65535-byte limit the
+        registrant count is checked against READ KEYS instead.
+        """
+        for _ in range(3):
+            self._full_status_unsure = False
+            status = self._read_full_status_once(timeout)
+            if not self._full_status_unsure:
+                return status
+            keys = self.read_keys(timeout=timeout)
+            if keys.generation != status.generation:
+                continue  # registrations changed in between: read both again
+            if len(keys.keys) > len(status.registrants):
+                raise ResponseTruncated(
+                    f"READ FULL STATUS lists {len(status.registrants)} of "
+                    f"{len(keys.keys)} registrations within 65535 bytes",
+                    needed=lib.PR_ALLOCATION_MAX + 1,
+                    device=self._path,
+                    command=_in_name(PRInAction.READ_FULL_STATUS),
+                )
+            return status
+        raise ResponseTruncated(
+            "registrations kept changing while READ FULL STATUS was checked",
+            needed=lib.PR_ALLOCATION_MAX + 1,
+            device=self._path,
+            command=_in_name(PRInAction.READ_FULL_STATUS),
+        )
+
+    def _read_full_status_once(self, timeout: float | None) -> FullStatus:
         if self._registrants is None:
             self._registrants = self._registrants_for(self._capacity)
         return self._pr_in(
@@ -322,6 +365,10 @@ class Device:
                 self._full_status_out,
                 self._registrants,
                 ffi.buffer(self._buffer, self._result.transferred)[:],
+            ),
+            lambda allocated: (
+                allocated - 8 - self._full_status_out.additional_length
+                >= _MAX_FULL_STATUS_DESCRIPTOR
             ),
         )
 

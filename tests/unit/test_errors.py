@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ from pr_native import (
 )
 from pr_native._native import lib
 
-from .fake_device import FakeLib, data, fail, good
+from .fake_device import Call, FakeLib, Reply, data, fail, good
 
 READ_KEYS_CDB = bytes.fromhex("5e 00 00 00 00 00 00 10 00 00")  # 4096-byte first allocation
 REGISTER_CDB = bytes.fromhex("5f 00 00 00 00 00 00 00 18 00")
@@ -76,12 +77,69 @@ def test_large_full_status_end_to_end(device: Device, fake_lib: FakeLib) -> None
         " 06 00 00 00 50 01 40 50 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00"
     )
     response = bytes.fromhex("00 00 00 02") + (200 * 48).to_bytes(4, "big") + descriptor * 200
-    fake_lib.replies += [data(response)] * 2
+    fake_lib.replies += [data(response)] * 3
     result = device.read_full_status()
     assert len(result.registrants) == 200
     assert {r.key for r in result.registrants} == {7}
     assert fake_lib.calls[1].capacity is not None
     assert fake_lib.calls[1].capacity >= 8 + 200 * 48
+    # The second response filled its buffer exactly: read once more with room
+    # for one more descriptor of the largest size (24 + 264 bytes).
+    assert len(fake_lib.calls) == 3
+    assert fake_lib.calls[2].capacity is not None
+    assert fake_lib.calls[2].capacity >= 8 + 200 * 48 + 288
+
+
+def _sas_descriptor(key: int) -> bytes:
+    return (
+        key.to_bytes(8, "big")
+        + bytes(10)
+        + (1).to_bytes(2, "big")
+        + (24).to_bytes(4, "big")
+        + bytes([6, 0, 0, 0])
+        + (0x5001405000000000 + key).to_bytes(8, "big")
+        + bytes(12)
+    )
+
+
+def lio_full_status(count: int) -> Reply:
+    """READ FULL STATUS the way LIO builds it: descriptors that do not fit the
+    allocation length are left out and ADDITIONAL LENGTH covers the rest."""
+
+    def reply(call: Call, result: Any) -> int:
+        allocation = min(call.capacity or 0, lib.PR_ALLOCATION_MAX)
+        fitting = min(count, (allocation - 8) // 48)
+        body = b"".join(_sas_descriptor(k) for k in range(1, fitting + 1))
+        return data(bytes.fromhex("00 00 00 05") + len(body).to_bytes(4, "big") + body)(
+            call, result
+        )
+
+    return reply
+
+
+def test_full_status_that_silently_leaves_out_descriptors(
+    device: Device, fake_lib: FakeLib
+) -> None:
+    """A LIO-style response that ends just short of the allocation length is
+    re-read with a larger buffer until it has room to spare."""
+    fake_lib.replies += [lio_full_status(100)] * 3
+    status = device.read_full_status()
+    assert [r.key for r in status.registrants] == list(range(1, 101))
+    assert [c.capacity for c in fake_lib.calls] == [4096, 8192]
+
+
+def test_full_status_left_out_at_the_65535_limit_is_caught(
+    device: Device, fake_lib: FakeLib
+) -> None:
+    """At the 16-bit limit the count is checked against READ KEYS."""
+    keys = b"".join(k.to_bytes(8, "big") for k in range(1, 1501))
+    read_keys = bytes.fromhex("00 00 00 05") + len(keys).to_bytes(4, "big") + keys
+    fake_lib.replies += [lio_full_status(1500)] * 5 + [data(read_keys)]
+    with pytest.raises(ResponseTruncated) as info:
+        device.read_full_status()
+    assert "1365 of 1500" in str(info.value)
+    assert [c.capacity for c in fake_lib.calls][:5] == [4096, 8192, 16384, 32768, 65535]
+    assert [c.name for c in fake_lib.calls][5:] == ["pr_read_keys"]
 
 
 @pytest.mark.parametrize("needed", [100, 4096])
