@@ -1,0 +1,103 @@
+"""The lab suite (tests/lab/suite) against the kernel's LIO target, booted in
+a QEMU guest by prlab, in the configurations that together cover it all.
+
+The guest's pytest output streams through, so the run lists every lab test;
+the JUnit report it writes is then checked here: no failures, and no skips
+beyond the ones a configuration expects.
+"""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from . import prlab
+
+
+@dataclass(frozen=True)
+class Run:
+    config: prlab.LabConfig
+    selection: tuple[str, ...] = ("tests/lab/suite",)
+    # Tests this configuration cannot run (each is run by another one).
+    expected_skips: frozenset[str] = field(default_factory=frozenset)
+
+
+RUNS = {
+    # The whole suite over tcm_loop (SAS TransportIDs), except PREEMPT AND
+    # ABORT, which self-deadlocks LIO on this fabric.
+    "loop": Run(
+        prlab.LabConfig(fabric="loop", initiators=3),
+        expected_skips=frozenset(
+            {
+                "test_full_status_larger_than_8_kib",
+                "test_preempt_and_abort_fences_the_holder",
+                "test_preempt_and_abort_without_reservation",
+                "test_commands_in_flight_are_aborted",
+            }
+        ),
+    ),
+    # The whole suite over iSCSI (iSCSI TransportIDs with ISIDs).
+    "iscsi": Run(
+        prlab.LabConfig(fabric="iscsi", initiators=3),
+        expected_skips=frozenset(
+            {"test_full_status_larger_than_8_kib", "test_commands_in_flight_are_aborted"}
+        ),
+    ),
+    # A backstore that takes a second per I/O, so the victim of PREEMPT AND
+    # ABORT still has a command at the target.
+    "iscsi-slow-backstore": Run(
+        prlab.LabConfig(fabric="iscsi", initiators=2, backstore="nullb:1000"),
+        selection=(
+            "tests/lab/suite/test_preempt_and_abort.py::test_commands_in_flight_are_aborted",
+        ),
+    ),
+    # 34 initiators with 223-byte iSCSI names: READ FULL STATUS beyond 8 KiB.
+    "loop-many-initiators": Run(
+        prlab.LabConfig(fabric="loop", initiators=34, names="iqn", name_len=223),
+        selection=("tests/lab/suite/test_large.py",),
+    ),
+}
+
+
+def _outcomes(report: Path) -> dict[str, str]:
+    """test id -> passed / failure / error / skipped, from a JUnit report."""
+    outcomes = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        kinds = [c.tag for c in case if c.tag in ("failure", "error", "skipped")]
+        outcomes[f"{case.get('classname')}::{case.get('name')}"] = kinds[0] if kinds else "passed"
+    return outcomes
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_lab_suite(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = RUNS[name]
+    prlab.require_lab(run.config.fabric)
+    report = tmp_path / "junit.xml"
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *run.selection,
+        "-v",
+        "-rs",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={report}",
+    ]
+    config = prlab.LabConfig(**{**vars(run.config), "shares": (str(tmp_path),), "timeout": 600.0})
+    with capsys.disabled():
+        print(f"\n--- lab run {name!r}: {' '.join(command[1:])}")
+        result = prlab.run(command, config, stream=True)
+    assert not result.timed_out, f"the lab run timed out; results in {result.out_dir}"
+    assert result.returncode == 0, f"lab tests failed; results in {result.out_dir}"
+    outcomes = _outcomes(report)
+    assert outcomes, "the lab run executed no test"
+    bad = {k: v for k, v in outcomes.items() if v in ("failure", "error")}
+    assert not bad
+    skipped = {k.split("::")[1].split("[")[0] for k, v in outcomes.items() if v == "skipped"}
+    assert skipped <= run.expected_skips, f"unexpected skips: {skipped - run.expected_skips}"
+    assert any(v == "passed" for v in outcomes.values())
