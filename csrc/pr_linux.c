@@ -48,18 +48,10 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
 {
     struct sg_io_hdr io;
     int32_t resid;
+    int rc = pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
 
-    if (result == NULL)
-        return PR_ERR_ARGUMENT;
-    memset(result, 0, sizeof(*result));
-    if (device == NULL || cdb == NULL || cdb_len < 6 || cdb_len > PR_CDB_MAX ||
-        (data == NULL && data_len > 0) ||
-        (direction != PR_DIR_NONE && direction != PR_DIR_FROM_DEVICE &&
-         direction != PR_DIR_TO_DEVICE) ||
-        (direction == PR_DIR_NONE && data_len > 0))
-        return PR_ERR_ARGUMENT;
-    memcpy(result->cdb, cdb, cdb_len);
-    result->cdb_len = (uint8_t)cdb_len;
+    if (rc != PR_OK)
+        return rc;
     result->transport = PR_TRANSPORT_SG_IO;
 
     memset(&io, 0, sizeof(io));

@@ -242,6 +242,12 @@ uint32_t pr_transport_layout(const struct pr_layout_field **fields);
 
 /* cdef-end */
 
+/* Internal to the core (pr_ops.c), for the transports' pr_execute(): checks
+ * the arguments, zeroes *result and records the CDB in it. */
+int pr_execute_begin(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
+                     int direction, const uint8_t *data, uint32_t data_len,
+                     struct pr_result *result);
+
 #ifdef __cplusplus
 }
 #endif

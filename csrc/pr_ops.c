@@ -17,6 +17,24 @@
 #define PR_IN_REPORT_CAPABILITIES 0x02
 #define PR_IN_READ_FULL_STATUS 0x03
 
+int pr_execute_begin(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
+                     int direction, const uint8_t *data, uint32_t data_len,
+                     struct pr_result *result)
+{
+    if (result == NULL)
+        return PR_ERR_ARGUMENT;
+    memset(result, 0, sizeof(*result));
+    if (device == NULL || cdb == NULL || cdb_len < 6 || cdb_len > PR_CDB_MAX ||
+        (data == NULL && data_len > 0) ||
+        (direction != PR_DIR_NONE && direction != PR_DIR_FROM_DEVICE &&
+         direction != PR_DIR_TO_DEVICE) ||
+        (direction == PR_DIR_NONE && data_len > 0))
+        return PR_ERR_ARGUMENT;
+    memcpy(result->cdb, cdb, cdb_len);
+    result->cdb_len = (uint8_t)cdb_len;
+    return PR_OK;
+}
+
 static int pr_in(const struct pr_device *device, uint32_t service_action, uint8_t *buffer,
                  uint32_t capacity, uint32_t timeout_ms, struct pr_result *result)
 {

@@ -248,18 +248,10 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
 {
     uint8_t command[PR_WIN_OUT_COMMAND_LEN];
     uint32_t command_len = 0;
+    int rc = pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
 
-    if (result == NULL)
-        return PR_ERR_ARGUMENT;
-    memset(result, 0, sizeof(*result));
-    if (device == NULL || cdb == NULL || cdb_len < 6 || cdb_len > PR_CDB_MAX ||
-        (data == NULL && data_len > 0) ||
-        (direction != PR_DIR_NONE && direction != PR_DIR_FROM_DEVICE &&
-         direction != PR_DIR_TO_DEVICE) ||
-        (direction == PR_DIR_NONE && data_len > 0))
-        return PR_ERR_ARGUMENT;
-    memcpy(result->cdb, cdb, cdb_len);
-    result->cdb_len = (uint8_t)cdb_len;
+    if (rc != PR_OK)
+        return rc;
 
     if (device->transport != PR_TRANSPORT_PASS_THROUGH)
         command_len = pr_win_storage_command(cdb, cdb_len, direction, data, data_len, command);
