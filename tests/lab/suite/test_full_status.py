@@ -3,6 +3,9 @@ SPEC_I_PT and REGISTER AND MOVE (conformance 3.4-3.6, 3.8)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 import pr_native as pr
@@ -78,13 +81,18 @@ def test_all_target_ports_registration(a: pr.Device) -> None:
     assert a.read_keys().keys == ()
 
 
-def test_aptpl_sets_ptpl_active(a: pr.Device) -> None:
-    """APTPL=1 on REGISTER makes REPORT CAPABILITIES show PTPL_A; a later
-    REGISTER with APTPL=0 clears it (conformance 3.5)."""
+def test_aptpl_sets_ptpl_active(a: pr.Device, initiators: list[Initiator]) -> None:
+    """APTPL=1 on REGISTER makes REPORT CAPABILITIES show PTPL_A and LIO write
+    the registration to <dbroot>/pr/aptpl_<serial>; a later REGISTER with
+    APTPL=0 clears both (conformance 3.5)."""
+    state = Path(os.environ["PRLAB_DBROOT"]) / "pr" / f"aptpl_{os.environ['PRLAB_SERIAL']}"
     a.register(KEY_A, aptpl=True)
     assert a.report_capabilities().persist_through_power_loss_active
+    saved = state.read_text()
+    assert f"sa_res_key={KEY_A}" in saved and f"initiator_node={initiators[0].name}" in saved
     a.register(KEY_B, key=KEY_A, aptpl=False)
     assert not a.report_capabilities().persist_through_power_loss_active
+    assert state.read_text().startswith("No Registrations or Reservations")
 
 
 def test_spec_i_pt_registers_another_initiator(
