@@ -42,3 +42,12 @@ uint32_t pr_layout(const struct pr_layout_field **fields)
     *fields = pr_portable_layout;
     return (uint32_t)(sizeof(pr_portable_layout) / sizeof(pr_portable_layout[0]));
 }
+
+#ifndef PR_NATIVE_VERSION
+#define PR_NATIVE_VERSION "unknown" /* compiled without pr_native/_build.py */
+#endif
+
+const char *pr_core_version(void)
+{
+    return PR_NATIVE_VERSION;
+}

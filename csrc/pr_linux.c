@@ -14,9 +14,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <scsi/sg.h>
-
 #include "pr_native.h"
+#include "pr_sg.h"
 
 /* include/scsi/scsi_status.h: host byte and driver byte values we act on. */
 #define PR_DID_TIME_OUT 0x03
@@ -42,47 +41,37 @@ static int pr_classify(const struct pr_result *result)
     return PR_OK;
 }
 
-int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
-               int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
-               struct pr_result *result)
+void pr_sg_prepare(struct sg_io_hdr *io, struct pr_result *result, int direction,
+                   uint8_t *data, uint32_t data_len, uint32_t timeout_ms)
 {
-    struct sg_io_hdr io;
-    int32_t resid;
-    int rc = pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
-
-    if (rc != PR_OK)
-        return rc;
-    result->transport = PR_TRANSPORT_SG_IO;
-
-    memset(&io, 0, sizeof(io));
-    io.interface_id = 'S';
+    memset(io, 0, sizeof(*io));
+    io->interface_id = 'S';
     if (data_len == 0)
-        io.dxfer_direction = SG_DXFER_NONE;
+        io->dxfer_direction = SG_DXFER_NONE;
     else if (direction == PR_DIR_FROM_DEVICE)
-        io.dxfer_direction = SG_DXFER_FROM_DEV;
+        io->dxfer_direction = SG_DXFER_FROM_DEV;
     else
-        io.dxfer_direction = SG_DXFER_TO_DEV;
-    io.cmd_len = (unsigned char)cdb_len;
-    io.cmdp = result->cdb;
-    io.mx_sb_len = PR_SENSE_MAX;
-    io.sbp = result->sense;
-    io.dxfer_len = data_len;
-    io.dxferp = data;
-    io.timeout = timeout_ms;
+        io->dxfer_direction = SG_DXFER_TO_DEV;
+    io->cmd_len = result->cdb_len;
+    io->cmdp = result->cdb;
+    io->mx_sb_len = PR_SENSE_MAX;
+    io->sbp = result->sense;
+    io->dxfer_len = data_len;
+    io->dxferp = data;
+    io->timeout = timeout_ms;
+    result->transport = PR_TRANSPORT_SG_IO;
+}
 
-    if (ioctl((int)device->handle, SG_IO, &io) < 0) {
-        result->os_error = errno;
-        /* sg orphans an interrupted request: it may still run on the device. */
-        result->dispatched = (uint8_t)(errno == EINTR);
-        return PR_ERR_OS;
-    }
+int pr_sg_complete(const struct sg_io_hdr *io, uint32_t data_len, struct pr_result *result)
+{
+    int32_t resid = io->resid;
+
     result->dispatched = 1;
-    result->scsi_status = io.status;
-    result->host_status = io.host_status;
-    result->driver_status = io.driver_status;
-    result->sense_len = io.sb_len_wr > PR_SENSE_MAX ? PR_SENSE_MAX : io.sb_len_wr;
-    result->duration_ms = io.duration;
-    resid = io.resid;
+    result->scsi_status = io->status;
+    result->host_status = io->host_status;
+    result->driver_status = io->driver_status;
+    result->sense_len = io->sb_len_wr > PR_SENSE_MAX ? PR_SENSE_MAX : io->sb_len_wr;
+    result->duration_ms = io->duration;
     if (resid < 0)
         resid = 0;
     if ((uint32_t)resid > data_len)
@@ -90,6 +79,25 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
     result->resid = resid;
     result->transferred = data_len - (uint32_t)resid;
     return pr_classify(result);
+}
+
+int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
+               int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
+               struct pr_result *result)
+{
+    struct sg_io_hdr io;
+    int rc = pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
+
+    if (rc != PR_OK)
+        return rc;
+    pr_sg_prepare(&io, result, direction, data, data_len, timeout_ms);
+    if (ioctl((int)device->handle, SG_IO, &io) < 0) {
+        result->os_error = errno;
+        /* sg orphans an interrupted request: it may still run on the device. */
+        result->dispatched = (uint8_t)(errno == EINTR);
+        return PR_ERR_OS;
+    }
+    return pr_sg_complete(&io, data_len, result);
 }
 
 int pr_open(const char *path, uint32_t flags, struct pr_device *device, struct pr_result *result)

@@ -240,6 +240,34 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
 uint32_t pr_layout(const struct pr_layout_field **fields);
 uint32_t pr_transport_layout(const struct pr_layout_field **fields);
 
+/* The pr_native version this core was compiled for (pr_layout.c; the build
+ * passes it as PR_NATIVE_VERSION).  The Python package refuses to import a
+ * core whose version is not its own. */
+const char *pr_core_version(void);
+
+/* --- pr_execute_batch: several data-in commands at once (pr_poll_linux.c on
+ * Linux, pr_poll_fallback.c elsewhere).  Each entry names its device, CDB,
+ * data buffer and timeout; the call fills each entry's rc (PR_OK or a
+ * PR_ERR_* code, as pr_execute() returns) and result.  On Linux, entries on
+ * /dev/sgN opened read-write run concurrently through the sg driver's
+ * asynchronous write()/poll()/read() interface and every other entry runs
+ * with pr_execute() meanwhile; elsewhere all run one after another.  Returns
+ * PR_ERR_ARGUMENT for an invalid entry (nothing is sent), else PR_OK once
+ * every command has completed. */
+struct pr_batch_command {
+    const struct pr_device *device;
+    uint8_t *data;
+    uint32_t data_len;
+    uint32_t timeout_ms;
+    uint8_t cdb[PR_CDB_MAX];
+    uint8_t cdb_len;
+    int32_t rc;
+    struct pr_result result;
+};
+
+int pr_execute_batch(struct pr_batch_command *commands, uint32_t count);
+/* --- end of pr_execute_batch */
+
 /* cdef-end */
 
 /* Internal to the core (pr_ops.c), for the transports' pr_execute(): checks

@@ -4,6 +4,8 @@ Take, inspect and break persistent reservations on shared disks and tapes
 through Linux SG_IO, with a small C core that owns the wire bytes.
 """
 
+# First: refuses a compiled core built for another version (see _version.py).
+from ._version import __version__ as __version__
 from .constants import (
     RESERVATION_ACTION_CLEAR,
     RESERVATION_ACTION_PREEMPT,
@@ -51,6 +53,7 @@ from .errors import (
     UnsupportedOperation,
     UnsupportedPlatform,
 )
+from .poll import Poller, PollResult, poll
 from .results import (
     Capabilities,
     FullStatus,
@@ -72,7 +75,23 @@ from .transport_id import (
     TransportID,
 )
 
-__version__ = "0.1.0"
+
+def get_include() -> str:
+    """The directory holding ``pr_native.h``, the C core's header.
+
+    C code built against the same structs, constants and prototypes adds it
+    to its include path (``-I``).  Wheels ship the header as
+    ``pr_native/include/pr_native.h``; in a source checkout it is
+    ``csrc/pr_native.h``, the one copy in the repository.
+    """
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent
+    for directory in (package / "include", package.parent / "csrc"):
+        if (directory / "pr_native.h").is_file():
+            return str(directory)
+    raise FileNotFoundError(f"pr_native.h is neither in {package / 'include'} nor in a checkout")
+
 
 __all__ = [
     "RESERVATION_ACTION_CLEAR",
@@ -109,6 +128,8 @@ __all__ = [
     "PRError",
     "PRInAction",
     "PROutAction",
+    "PollResult",
+    "Poller",
     "ProtocolIdentifier",
     "RawTransportID",
     "Registrant",
@@ -134,4 +155,6 @@ __all__ = [
     "UnitAttentionCondition",
     "UnsupportedOperation",
     "UnsupportedPlatform",
+    "get_include",
+    "poll",
 ]

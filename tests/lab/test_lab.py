@@ -37,6 +37,7 @@ RUNS = {
                 "test_preempt_and_abort_fences_the_holder",
                 "test_preempt_and_abort_without_reservation",
                 "test_commands_in_flight_are_aborted",
+                "test_poll_32_nodes",
             }
         ),
     ),
@@ -44,7 +45,11 @@ RUNS = {
     "iscsi": Run(
         prlab.LabConfig(fabric="iscsi", initiators=3),
         expected_skips=frozenset(
-            {"test_full_status_larger_than_8_kib", "test_commands_in_flight_are_aborted"}
+            {
+                "test_full_status_larger_than_8_kib",
+                "test_commands_in_flight_are_aborted",
+                "test_poll_32_nodes",
+            }
         ),
     ),
     # A backstore that takes a second per I/O, so the victim of PREEMPT AND
@@ -55,10 +60,11 @@ RUNS = {
             "tests/lab/suite/test_preempt_and_abort.py::test_commands_in_flight_are_aborted",
         ),
     ),
-    # 34 initiators with 223-byte iSCSI names: READ FULL STATUS beyond 8 KiB.
+    # 34 initiators with 223-byte iSCSI names: READ FULL STATUS beyond 8 KiB,
+    # and polling 34 device nodes at once.
     "loop-many-initiators": Run(
         prlab.LabConfig(fabric="loop", initiators=34, names="iqn", name_len=223),
-        selection=("tests/lab/suite/test_large.py",),
+        selection=("tests/lab/suite/test_large.py", "tests/lab/suite/test_poll.py"),
     ),
 }
 

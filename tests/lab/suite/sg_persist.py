@@ -12,6 +12,7 @@ import subprocess
 
 import pr_native as pr
 from pr_native.constants import SENDABLE_TYPES
+from pr_native.exit_codes import exit_code
 
 TYPE_NAMES = {
     "Write Exclusive": pr.ReservationType.WRITE_EXCLUSIVE,
@@ -142,28 +143,6 @@ def describe(status: pr.FullStatus) -> list[dict[str, object]]:
     return entries
 
 
-# sg3_utils exit codes (sg_lib.h SG_LIB_CAT_*) for each pr_native outcome.
-EXIT_OK = 0
-EXIT_ILLEGAL_REQUEST = 5
-EXIT_UNIT_ATTENTION = 6
-EXIT_INVALID_OPCODE = 9
-EXIT_INVALID_PARAMETER = 19
-EXIT_RESERVATION_CONFLICT = 24
-
-
-def expected_exit_code(error: Exception | None) -> int:
-    if error is None:
-        return EXIT_OK
-    if isinstance(error, pr.ReservationConflict):
-        return EXIT_RESERVATION_CONFLICT
-    if isinstance(error, pr.UnitAttention):
-        return EXIT_UNIT_ATTENTION
-    if isinstance(error, pr.IllegalRequest):
-        sense = error.sense
-        assert sense is not None
-        if (sense.asc, sense.ascq) == (0x20, 0x00):
-            return EXIT_INVALID_OPCODE
-        if (sense.asc, sense.ascq) == (0x26, 0x00):
-            return EXIT_INVALID_PARAMETER
-        return EXIT_ILLEGAL_REQUEST
-    raise AssertionError(f"no sg_persist exit code known for {error!r}")
+# sg3_utils' exit status for each pr_native outcome: the library's mapping,
+# which `pr-native sg-persist` uses too.
+expected_exit_code = exit_code

@@ -1,0 +1,600 @@
+"""``pr-native``: persistent reservations from the shell (also ``python -m pr_native``).
+
+    pr-native read-keys /dev/sg3
+    pr-native reserve /dev/sg3 --key 0xa1 --type write-exclusive-registrants-only
+    pr-native preempt /dev/sg3 --key 0xb2 --preempt-key 0xa1 --type EA --dry-run
+    pr-native sg-persist -n -i -k /dev/sg3          # sg_persist's options and output
+    pr-native watch /dev/sg3 /dev/sg4 --interval 0.1 --json  # events until SIGINT/SIGTERM
+    pr-native exporter --listen 127.0.0.1:9739 /dev/sg3 /dev/sg4  # Prometheus /metrics
+
+PR IN: ``read-keys``, ``read-reservation``, ``report-capabilities``,
+``read-full-status`` (``--hex``: the raw response bytes too; ``--read-only``
+opens the node O_RDONLY).  PR OUT: ``register``, ``register-ignore``,
+``unregister``, ``reserve``, ``release``, ``clear``, ``preempt``,
+``preempt-abort``, ``register-move``, ``replace-lost`` (``--dry-run``: print
+the CDB and parameter list and send nothing; the device is not opened).
+A PR OUT is sent once, never repeated.
+
+Keys are decimal or ``0x`` hex.  ``--type`` is a number (1, 3, 5-8), a name
+(``write-exclusive-registrants-only``, ``EXCLUSIVE_ACCESS``) or an
+abbreviation: WE, EA, WE_RO, EA_RO, WE_AR, EA_AR.  ``--transport-id`` takes
+sg_persist's forms (``sas,5001405000000001``, ``iqn.…,i,0x<ISID>``, hex bytes).
+
+Exit status is sg3_utils': 0 success, 1 bad arguments (nothing sent),
+2 not ready, 5 illegal request, 6 unit attention, 9 invalid opcode,
+19 invalid field in parameter list, 24 reservation conflict, 33 timeout,
+35 transport error, 50 + errno for an OS error (e.g. 52: no such device),
+97 malformed response, 99 other (see ``pr_native.exit_codes``).  A failure
+prints one line on stderr with the decoded sense; ``-v`` adds the CDB, the
+status bytes and the raw sense.
+
+JSON (``--json``, every command): one object per line; schema version 1:
+
+    {"schema_version": 1, "command": "read-keys", "device": "/dev/sg3",
+     "ok": true, "exit_code": 0, "result": {...}, "error": null}
+
+``result`` per command: read-keys ``{"generation", "keys": ["0x…16 hex"]}``;
+read-reservation ``{"generation", "reservation": null | {"key", "type",
+"type_code", "scope"}}``; report-capabilities (every bit by name,
+``allow_commands``, ``type_mask``, ``supported_types``); read-full-status
+``{"generation", "registrants": [{"key", "holder", "all_target_ports",
+"relative_target_port", "scope", "type", "type_code", "transport_id":
+{"protocol", "text", "hex"}}]}``; with ``--hex`` also ``"raw"`` (hex string).
+PR OUT: ``{"service_action", "cdb", "parameters", "sent"}`` (hex strings;
+``sent`` false for ``--dry-run``).  ``error`` (when ``ok`` is false):
+``{"type", "message", "exit_code", "exit_meaning", "command", "cdb",
+"status", "status_name", "host_status", "driver_status", "sense_data",
+"sense": {"sense_key", "asc", "ascq", "description", "information"}}``
+(``errno`` instead of the SCSI fields for an OS error).  ``watch`` prints
+events; docs/cli-json.md has the whole schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, NoReturn
+
+from . import _batch, _json, _validate, cdb, exporter, sg_persist_cli, watch
+from ._sgtext import hex_lines
+from .constants import SENDABLE_TYPES, PRInAction, PROutAction, ReservationType, Scope
+from .device import Device
+from .errors import PRError
+from .exit_codes import ExitCode, exit_code, meaning
+from .transport_id import TransportID
+
+PROG = "pr-native"
+
+# SPC's abbreviations of the reservation types.
+TYPE_ALIASES = {
+    "WE": ReservationType.WRITE_EXCLUSIVE,
+    "EA": ReservationType.EXCLUSIVE_ACCESS,
+    "WE_RO": ReservationType.WRITE_EXCLUSIVE_REGISTRANTS_ONLY,
+    "EA_RO": ReservationType.EXCLUSIVE_ACCESS_REGISTRANTS_ONLY,
+    "WE_AR": ReservationType.WRITE_EXCLUSIVE_ALL_REGISTRANTS,
+    "EA_AR": ReservationType.EXCLUSIVE_ACCESS_ALL_REGISTRANTS,
+}
+
+
+class UsageError(Exception):
+    """Bad command-line arguments: exit 1 (SG_LIB_SYNTAX_ERROR), nothing sent."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.SYNTAX_ERROR, f"{self.prog}: error: {message}\n")
+
+
+# -- argument types ---------------------------------------------------------
+
+
+def parse_key(text: str) -> int:
+    """A reservation key: decimal or 0x hex, 0 .. 2**64-1."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a key: {text!r} (decimal, or hex with 0x)") from None
+    if not 0 <= value < 1 << 64:
+        raise argparse.ArgumentTypeError(f"key out of range 0 .. 2**64-1: {text!r}")
+    return value
+
+
+def parse_type(text: str) -> ReservationType:
+    """A reservation type by number, name or abbreviation."""
+    name = text.strip().upper().replace("-", "_")
+    try:
+        value: int = int(text, 0)
+    except ValueError:
+        if name in TYPE_ALIASES:
+            return TYPE_ALIASES[name]
+        if name in ReservationType.__members__:
+            value = ReservationType[name]
+        else:
+            raise argparse.ArgumentTypeError(
+                f"unknown reservation type {text!r}: use 1, 3, 5-8, a name such as "
+                f"write-exclusive-registrants-only, or one of {', '.join(TYPE_ALIASES)}"
+            ) from None
+    if value not in SENDABLE_TYPES:
+        raise argparse.ArgumentTypeError(f"not a reservation type: {text!r}")
+    return ReservationType(value)
+
+
+def parse_transport_id(text: str) -> TransportID:
+    try:
+        return TransportID.parse(text)
+    except (ValueError, TypeError) as error:
+        raise argparse.ArgumentTypeError(f"bad transport id {text!r}: {error}") from None
+
+
+def parse_port(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"relative target port must be 0 .. 65535: {text!r}")
+    return value
+
+
+def parse_seconds(text: str) -> float:
+    try:
+        value = float(text)
+        _validate.timeout_ms(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds > 0: {text!r}") from None
+    return value
+
+
+# -- output -----------------------------------------------------------------
+
+
+@dataclass
+class Output:
+    """Where and how a command reports: JSON lines or text, and verbosity."""
+
+    json: bool
+    verbose: int
+    command: str
+    device: str | None
+
+    def emit(self, data: dict[str, Any]) -> None:
+        print(json.dumps(data, sort_keys=False), flush=True)
+
+    def success(self, result: dict[str, Any] | None, text: list[str], **extra: Any) -> int:
+        if self.json:
+            self.emit(
+                _json.envelope(
+                    self.command,
+                    self.device,
+                    ok=True,
+                    exit_code=0,
+                    result=result,
+                    error=None,
+                    **extra,
+                )
+            )
+        else:
+            for line in text:
+                print(line)
+        return ExitCode.OK
+
+    def failure(self, error: BaseException) -> int:
+        code = exit_code(error)
+        if self.json:
+            self.emit(
+                _json.envelope(
+                    self.command,
+                    self.device,
+                    ok=False,
+                    exit_code=code,
+                    result=None,
+                    error=_json.error(error),
+                )
+            )
+        else:
+            print(f"{PROG} {self.command}: {describe_error(error)}", file=sys.stderr)
+            if self.verbose and isinstance(error, PRError):
+                print("\n".join(error.details().splitlines()[1:]), file=sys.stderr)
+        return code
+
+
+def describe_error(error: BaseException) -> str:
+    """One line: what failed, the decoded sense, and the exit status meaning."""
+    code = exit_code(error)
+    text = str(error)
+    if isinstance(error, PRError) and error.__cause__ is not None:
+        text += f" (cause: {error.__cause__})"
+    return f"{text} [exit {code}: {meaning(code)}]"
+
+
+# -- PR IN ------------------------------------------------------------------
+
+_IN_ACTIONS = {
+    "read-keys": PRInAction.READ_KEYS,
+    "read-reservation": PRInAction.READ_RESERVATION,
+    "report-capabilities": PRInAction.REPORT_CAPABILITIES,
+    "read-full-status": PRInAction.READ_FULL_STATUS,
+}
+_IN_HELP = {
+    "read-keys": "READ KEYS: the PR generation and every registered key",
+    "read-reservation": "READ RESERVATION: the reservation, if any",
+    "report-capabilities": "REPORT CAPABILITIES: supported PR features and types",
+    "read-full-status": "READ FULL STATUS: every registration with its initiator port",
+}
+_DECODERS: dict[PRInAction, Callable[[bytes], Any]] = {
+    PRInAction.READ_KEYS: cdb.decode_read_keys,
+    PRInAction.READ_RESERVATION: cdb.decode_read_reservation,
+    PRInAction.REPORT_CAPABILITIES: cdb.decode_report_capabilities,
+    PRInAction.READ_FULL_STATUS: cdb.decode_read_full_status,
+}
+_READERS: dict[PRInAction, Callable[[Device], Any]] = {
+    PRInAction.READ_KEYS: Device.read_keys,
+    PRInAction.READ_RESERVATION: Device.read_reservation,
+    PRInAction.REPORT_CAPABILITIES: Device.report_capabilities,
+    PRInAction.READ_FULL_STATUS: Device.read_full_status,
+}
+_TO_JSON: dict[PRInAction, Callable[[Any], dict[str, Any]]] = {
+    PRInAction.READ_KEYS: _json.registrations,
+    PRInAction.READ_RESERVATION: _json.reservation_status,
+    PRInAction.REPORT_CAPABILITIES: _json.capabilities,
+    PRInAction.READ_FULL_STATUS: _json.full_status,
+}
+
+
+def read_raw(device: Device, action: PRInAction, allocation: int = 65535) -> bytes:
+    """One PR IN with ``allocation`` bytes; the response bytes as transferred."""
+    command = _batch.pr_in_command(device, action, allocation)
+    (outcome,) = _batch.execute([command], int(device.timeout * 1000))
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.data
+
+
+def _text(action: PRInAction, result: Any) -> list[str]:
+    key = "0x{:x}".format
+    if action == PRInAction.READ_KEYS:
+        head = f"PR generation 0x{result.generation:x}, {len(result.keys)} registered key(s)"
+        return [head + (":" if result.keys else ""), *(f"  {key(k)}" for k in result.keys)]
+    if action == PRInAction.READ_RESERVATION:
+        held = result.reservation
+        head = f"PR generation 0x{result.generation:x}, "
+        if held is None:
+            return [head + "no reservation"]
+        return [
+            head + f"reservation held with key {key(held.key)}",
+            f"  type: {held.type.name} ({int(held.type)}), scope: {held.scope.name}",
+        ]
+    if action == PRInAction.REPORT_CAPABILITIES:
+        data = _json.capabilities(result)
+        return [f"{name}: {value}" for name, value in data.items()]
+    lines = [f"PR generation 0x{result.generation:x}, {len(result.registrants)} registrant(s)"]
+    for r in result.registrants:
+        holder = f", holds {r.type.name} ({int(r.type)})" if r.holder else ""
+        ports = "all target ports" if r.all_target_ports else f"port {r.relative_target_port}"
+        lines.append(f"  {key(r.key)}: {r.transport_id} via {ports}{holder}")
+    return lines
+
+
+def _run_in(args: argparse.Namespace, out: Output) -> int:
+    action = _IN_ACTIONS[args.command]
+    with _open(args) as device:
+        if args.hex:
+            raw = read_raw(device, action)
+            result = _DECODERS[action](raw)
+        else:
+            raw, result = b"", _READERS[action](device)
+    data = _TO_JSON[action](result)
+    text = _text(action, result)
+    if args.hex:
+        data["raw"] = raw.hex()
+        text += ["response bytes:", *hex_lines(raw, 0)]
+    return out.success(data, text)
+
+
+def _open(args: argparse.Namespace) -> Device:
+    return Device(
+        args.device,
+        timeout=args.timeout,
+        read_only=getattr(args, "read_only", False),
+        transport=args.transport,
+    )
+
+
+# -- PR OUT -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutRequest:
+    """Everything one PERSISTENT RESERVE OUT sends."""
+
+    action: PROutAction
+    key: int = 0
+    service_action_key: int = 0
+    type: ReservationType | None = None
+    aptpl: bool = False
+    all_target_ports: bool = False
+    unregister: bool = False
+    relative_target_port: int = 0
+    transport_ids: tuple[TransportID, ...] = ()
+
+    def parameters(self) -> bytes:
+        return cdb.pr_out_parameters(
+            self.action,
+            self.key,
+            self.service_action_key,
+            aptpl=self.aptpl,
+            all_target_ports=self.all_target_ports,
+            transport_ids=self.transport_ids,
+            unregister=self.unregister,
+            relative_target_port=self.relative_target_port,
+        )
+
+    def cdb(self, parameters: bytes) -> bytes:
+        kind = 0 if self.type is None else self.type
+        return cdb.pr_out_cdb(self.action, Scope.LU, kind, len(parameters))
+
+    def required_type(self) -> ReservationType:
+        """The type of RESERVE, RELEASE, PREEMPT (AND ABORT), REPLACE LOST;
+        the others never use it (register-move passes ``type`` itself)."""
+        if self.type is None and self.action in _TYPED:
+            raise UsageError(f"{self.action.name} needs a reservation type")
+        return self.type or ReservationType.WRITE_EXCLUSIVE
+
+    def send(self, device: Device) -> None:
+        """The Device method that sends exactly these bytes (once)."""
+        a, kind = PROutAction, self.required_type()
+        if self.action == a.REGISTER:
+            device.register(
+                self.service_action_key,
+                key=self.key,
+                aptpl=self.aptpl,
+                all_target_ports=self.all_target_ports,
+                transport_ids=self.transport_ids,
+            )
+        elif self.action == a.REGISTER_AND_IGNORE_EXISTING_KEY:
+            device.register_and_ignore(
+                self.service_action_key, aptpl=self.aptpl, all_target_ports=self.all_target_ports
+            )
+        elif self.action == a.RESERVE:
+            device.reserve(self.key, kind)
+        elif self.action == a.RELEASE:
+            device.release(self.key, kind)
+        elif self.action == a.CLEAR:
+            device.clear(self.key)
+        elif self.action == a.PREEMPT:
+            device.preempt(self.key, self.service_action_key, kind)
+        elif self.action == a.PREEMPT_AND_ABORT:
+            device.preempt_and_abort(self.key, self.service_action_key, kind)
+        elif self.action == a.REGISTER_AND_MOVE:
+            device.register_and_move(
+                self.key,
+                self.service_action_key,
+                self.relative_target_port,
+                self.transport_ids[0],
+                unregister=self.unregister,
+                aptpl=self.aptpl,
+                type=self.type,
+            )
+        else:
+            device.replace_lost_reservation(self.key, kind)
+
+
+_TYPED = frozenset(
+    {
+        PROutAction.RESERVE,
+        PROutAction.RELEASE,
+        PROutAction.PREEMPT,
+        PROutAction.PREEMPT_AND_ABORT,
+        PROutAction.REPLACE_LOST_RESERVATION,
+    }
+)
+
+
+def _need(args: argparse.Namespace, *names: str) -> None:
+    missing = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) is None]
+    if missing:
+        raise UsageError(f"{args.command} needs {' and '.join(missing)}")
+
+
+def _request(args: argparse.Namespace) -> OutRequest:
+    """The PR OUT a subcommand asks for; UsageError for a missing option."""
+    command, tids = args.command, tuple(getattr(args, "transport_id", None) or ())
+    if command in ("reserve", "release", "replace-lost"):
+        _need(args, "key", "type")
+        action = {
+            "reserve": PROutAction.RESERVE,
+            "release": PROutAction.RELEASE,
+            "replace-lost": PROutAction.REPLACE_LOST_RESERVATION,
+        }[command]
+        return OutRequest(action, key=args.key, type=args.type)
+    if command in ("preempt", "preempt-abort"):
+        _need(args, "key", "preempt_key", "type")
+        action = PROutAction.PREEMPT if command == "preempt" else PROutAction.PREEMPT_AND_ABORT
+        return OutRequest(action, args.key, args.preempt_key, args.type)
+    if command in ("clear", "unregister"):
+        _need(args, "key")
+        action = PROutAction.CLEAR if command == "clear" else PROutAction.REGISTER
+        return OutRequest(action, key=args.key)
+    if command == "register":
+        _need(args, "new_key")
+        return OutRequest(
+            PROutAction.REGISTER,
+            key=args.key or 0,
+            service_action_key=args.new_key,
+            aptpl=args.aptpl,
+            all_target_ports=args.all_target_ports,
+            transport_ids=tids,
+        )
+    if command == "register-ignore":
+        _need(args, "new_key")
+        return OutRequest(
+            PROutAction.REGISTER_AND_IGNORE_EXISTING_KEY,
+            service_action_key=args.new_key,
+            aptpl=args.aptpl,
+            all_target_ports=args.all_target_ports,
+        )
+    _need(args, "key", "new_key", "relative_target_port")
+    if len(tids) != 1:
+        raise UsageError("register-move needs exactly one --transport-id")
+    if args.new_key == 0:
+        raise UsageError("register-move: --new-key must not be 0 (SPC-4 6.16.4)")
+    return OutRequest(
+        PROutAction.REGISTER_AND_MOVE,
+        key=args.key,
+        service_action_key=args.new_key,
+        type=args.type,
+        aptpl=args.aptpl,
+        unregister=args.unregister,
+        relative_target_port=args.relative_target_port,
+        transport_ids=tids,
+    )
+
+
+def _run_out(args: argparse.Namespace, out: Output) -> int:
+    request = _request(args)
+    parameters = request.parameters()
+    cdb_bytes = request.cdb(parameters)
+    data = {
+        "service_action": request.action.name,
+        "cdb": cdb_bytes.hex(),
+        "parameters": parameters.hex(),
+        "sent": not args.dry_run,
+    }
+    name = request.action.name.replace("_", " ")
+    listing = [
+        f"CDB: {cdb_bytes.hex(' ')}",
+        f"parameter list ({len(parameters)} bytes): {parameters.hex(' ')}",
+    ]
+    if args.dry_run:
+        return out.success(data, [f"PERSISTENT RESERVE OUT ({name}), not sent:", *listing])
+    with _open(args) as device:
+        request.send(device)
+    text = [f"PERSISTENT RESERVE OUT ({name}): done"]
+    return out.success(data, text + (listing if args.verbose else []))
+
+
+_OUT_HELP = {
+    "register": "REGISTER --new-key (with --key if registered already)",
+    "register-ignore": "REGISTER AND IGNORE EXISTING KEY --new-key",
+    "unregister": "REGISTER with new key 0: remove this initiator's registration --key",
+    "reserve": "RESERVE --key --type",
+    "release": "RELEASE --key --type (the reservation's type)",
+    "clear": "CLEAR --key: remove the reservation and EVERY registration",
+    "preempt": "PREEMPT --key --preempt-key (the victim) --type",
+    "preempt-abort": "PREEMPT AND ABORT --key --preempt-key --type: also aborts the victim's tasks",
+    "register-move": "REGISTER AND MOVE --key --new-key --transport-id --relative-target-port",
+    "replace-lost": "REPLACE LOST RESERVATION --key --type",
+}
+
+
+# -- the parser -------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("device", help="/dev/sgN (preferred), /dev/sdX, \\\\.\\PhysicalDriveN")
+    parser.add_argument(
+        "--json", action="store_true", help="JSON output (schema_version 1: docs/cli-json.md)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="CDB, status and raw sense on errors"
+    )
+    parser.add_argument(
+        "--timeout", type=parse_seconds, default=30.0, help="seconds per command (30)"
+    )
+    parser.add_argument(
+        "--transport",
+        choices=("auto", "storage-ioctl", "pass-through"),
+        default="auto",
+        help="Windows only: how commands travel",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="SCSI-3 Persistent Reservations (PERSISTENT RESERVE IN/OUT).",
+        epilog="pr-native sg-persist [sg_persist options] DEVICE: sg_persist's "
+        "options, output and exit codes.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in _IN_HELP.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _common(sub)
+        sub.add_argument("--hex", action="store_true", help="also the raw response bytes")
+        sub.add_argument("--read-only", action="store_true", help="open the device O_RDONLY")
+        sub.set_defaults(run=_run_in)
+    for name, help_text in _OUT_HELP.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _common(sub)
+        sub.add_argument("--key", type=parse_key, help="this initiator's reservation key")
+        sub.add_argument("--dry-run", action="store_true", help="print the bytes, send nothing")
+        if name in ("register", "register-ignore", "register-move"):
+            sub.add_argument("--new-key", type=parse_key, help="the key to register")
+            sub.add_argument("--aptpl", action="store_true", help="persist through power loss")
+        if name in ("register", "register-ignore"):
+            sub.add_argument(
+                "--all-target-ports", action="store_true", help="ALL_TG_PT: every target port"
+            )
+        if name in ("reserve", "release", "preempt", "preempt-abort", "replace-lost"):
+            sub.add_argument("--type", type=parse_type, help="reservation type")
+        if name == "register-move":
+            sub.add_argument("--type", type=parse_type, help="type of the reservation moved")
+            sub.add_argument("--unregister", action="store_true", help="drop this registration")
+            sub.add_argument("--relative-target-port", type=parse_port)
+        if name in ("preempt", "preempt-abort"):
+            sub.add_argument("--preempt-key", type=parse_key, help="the victim's key")
+        if name in ("register", "register-move"):
+            sub.add_argument(
+                "--transport-id",
+                action="append",
+                type=parse_transport_id,
+                help="an initiator port (repeatable for register: SPEC_I_PT)",
+            )
+        sub.set_defaults(run=_run_out)
+    _add_extra_commands(commands)
+    return parser
+
+
+def _add_extra_commands(commands: Any) -> None:
+    commands.add_parser(
+        "sg-persist",
+        help="sg_persist compatibility: its options, text output and exit codes",
+        add_help=False,
+    )
+    watch.add_parser(commands)
+    exporter.add_parser(commands)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["sg-persist"]:
+        return sg_persist_cli.main(arguments[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as stop:  # --help, or a bad argument (exit 1)
+        return stop.code if isinstance(stop.code, int) else ExitCode.SYNTAX_ERROR
+    if args.version:
+        from . import __version__
+
+        print(f"{PROG} {__version__}")
+        return ExitCode.OK
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.SYNTAX_ERROR
+    out = Output(args.json, args.verbose, args.command, getattr(args, "device", None))
+    try:
+        return int(args.run(args, out))
+    except UsageError as error:
+        print(f"{PROG} {args.command}: {error}", file=sys.stderr)
+        return ExitCode.SYNTAX_ERROR
+    except (PRError, OSError, ValueError, TypeError) as error:
+        return out.failure(error)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,231 @@
+"""Read the reservation state of many devices at once.
+
+``poll(devices)`` sends READ KEYS and/or READ RESERVATION to every device in
+one round and returns one entry per device: a ``PollResult``, or the
+exception that device's command raised.  On Linux the commands to
+``/dev/sgN`` nodes are all in flight together, from the calling thread,
+through the sg driver's asynchronous interface (one C call per round, GIL
+released); ``/dev/sdX`` and other platforms run them one after another.
+Monitoring many LUNs then costs about one round trip instead of one per LUN.
+
+``Poller`` keeps the devices open between rounds (for ``pr-native watch``
+and the exporter) and reopens a device that went away.
+
+PR IN changes nothing on the device, so polling is always safe; but a
+pending UNIT ATTENTION is reported (and so consumed) by whichever command
+meets it first: the device's entry is then ``UnitAttention``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+from . import _batch, _validate
+from . import cdb as _cdb
+from ._native import lib
+from .constants import PRInAction
+from .device import Device
+from .errors import PRError
+from .results import Registrations, ReservationStatus
+
+__all__ = ["POLL_ACTIONS", "PollEntry", "PollResult", "Poller", "poll"]
+
+#: What ``poll`` can read, by name.
+POLL_ACTIONS = {"keys": PRInAction.READ_KEYS, "reservation": PRInAction.READ_RESERVATION}
+
+_INITIAL_ALLOCATION = 8192  # room for 1023 keys; a longer list is re-read
+_GONE = (errno.ENODEV, errno.ENXIO, errno.ENOENT, errno.EBADF)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One device's state from one polling round."""
+
+    device: str
+    keys: Registrations | None
+    """READ KEYS, when polled."""
+    reservation: ReservationStatus | None
+    """READ RESERVATION, when polled."""
+    duration: float
+    """Seconds the whole round took (all devices together)."""
+
+
+#: One device's entry: its state, or what went wrong (``PRError``, or
+#: ``OSError`` when the device cannot be opened or has gone).
+PollEntry = Union[PollResult, PRError, OSError]
+
+
+def _what(what: object) -> tuple[PRInAction, ...]:
+    if isinstance(what, str) or not isinstance(what, Iterable):
+        raise TypeError(f"what must be a sequence of {sorted(POLL_ACTIONS)}")
+    names = tuple(what)
+    if not names:
+        raise ValueError("what must name at least one of 'keys', 'reservation'")
+    for name in names:
+        if name not in POLL_ACTIONS:
+            raise ValueError(f"what: unknown {name!r}, expected {sorted(POLL_ACTIONS)}")
+    return tuple(POLL_ACTIONS[n] for n in dict.fromkeys(names))
+
+
+def _path(item: object, index: int) -> str:
+    if isinstance(item, Device):
+        return item.path
+    if not isinstance(item, (str, os.PathLike)):
+        raise TypeError(f"devices[{index}] must be a path or a Device, not {type(item).__name__}")
+    path = os.fspath(item)
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise ValueError(f"devices[{index}] must be a non-empty device path, got {item!r}")
+    return path
+
+
+class Poller:
+    """Devices kept open for repeated polling rounds.
+
+    ``devices`` are paths (opened here, read-write as PR commands need on
+    ``/dev/sgN``, and closed by ``close()``) or open ``Device`` objects (used
+    as they are, never closed here).  A path whose device disappears
+    (ENODEV, ENXIO, ENOENT) is closed and reopened on a later round; until
+    then its entry is the ``OSError``.  ``timeout`` (seconds) applies to each
+    command.
+    """
+
+    def __init__(
+        self,
+        devices: Sequence[str | os.PathLike[str] | Device],
+        what: Iterable[str] = ("keys", "reservation"),
+        *,
+        timeout: float = 30.0,
+    ) -> None:
+        if isinstance(devices, (str, bytes, Device)) or not isinstance(devices, Sequence):
+            raise TypeError("devices must be a sequence of paths or Devices")
+        self._actions = _what(what)
+        self._timeout_ms = _validate.timeout_ms(timeout)
+        self._paths = [_path(item, i) for i, item in enumerate(devices)]
+        if len(set(self._paths)) != len(self._paths):
+            raise ValueError("devices must not name the same device twice")
+        self._given = [item if isinstance(item, Device) else None for item in devices]
+        self._open: list[Device | None] = list(self._given)
+
+    @property
+    def paths(self) -> list[str]:
+        return list(self._paths)
+
+    def close(self) -> None:
+        """Close the devices this Poller opened."""
+        for i, device in enumerate(self._open):
+            if device is not None and self._given[i] is None:
+                device.close()
+                self._open[i] = None
+
+    def __enter__(self) -> Poller:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def poll(self) -> list[PollEntry]:
+        """One round: every polled command to every device; one entry per
+        device, in order.  Raises only for programming errors (a closed
+        Device that was passed in raises ValueError)."""
+        started = time.monotonic()
+        entries: list[PollEntry | None] = [None] * len(self._paths)
+        ready: list[int] = []
+        for i, path in enumerate(self._paths):
+            if self._open[i] is None:
+                try:
+                    self._open[i] = Device(path, timeout=self._timeout_ms / 1000)
+                except OSError as error:
+                    entries[i] = error
+                    continue
+            ready.append(i)
+        data = self._read(ready)
+        duration = time.monotonic() - started
+        for i in ready:
+            entries[i] = self._entry(i, data[i], duration)
+        return [e for e in entries if e is not None]
+
+    def _read(self, ready: list[int]) -> dict[int, dict[PRInAction, bytes] | Exception]:
+        """Run the round, re-reading any response longer than its allocation."""
+        data: dict[int, dict[PRInAction, bytes] | Exception] = {i: {} for i in ready}
+        todo = [(i, action, _INITIAL_ALLOCATION) for i in ready for action in self._actions]
+        while todo:
+            commands = [
+                _batch.pr_in_command(self._device(i), action, allocation)
+                for i, action, allocation in todo
+            ]
+            outcomes = _batch.execute(commands, self._timeout_ms)
+            again = []
+            for (i, action, allocation), outcome in zip(todo, outcomes):
+                got = data[i]
+                if isinstance(got, Exception):
+                    continue
+                if outcome.error is not None:
+                    data[i] = outcome.error
+                    continue
+                needed = _needed(outcome.data)
+                truncated = needed > len(outcome.data) == allocation
+                if truncated and allocation < lib.PR_ALLOCATION_MAX:
+                    again.append((i, action, min(lib.PR_ALLOCATION_MAX, needed)))
+                    continue
+                got[action] = outcome.data
+            todo = again
+        return data
+
+    def _device(self, i: int) -> Device:
+        device = self._open[i]
+        assert device is not None
+        return device
+
+    def _entry(
+        self, i: int, data: dict[PRInAction, bytes] | Exception, duration: float
+    ) -> PollEntry:
+        if isinstance(data, Exception):
+            if isinstance(data, OSError) and data.errno in _GONE and self._given[i] is None:
+                self._device(i).close()
+                self._open[i] = None  # reopened next round
+            if isinstance(data, (PRError, OSError)):
+                return data
+            raise data
+        try:
+            keys = data.get(PRInAction.READ_KEYS)
+            reservation = data.get(PRInAction.READ_RESERVATION)
+            return PollResult(
+                device=self._paths[i],
+                keys=None if keys is None else _cdb.decode_read_keys(keys),
+                reservation=None
+                if reservation is None
+                else _cdb.decode_read_reservation(reservation),
+                duration=duration,
+            )
+        except PRError as error:  # MalformedResponse; ResponseTruncated beyond 65535 bytes
+            error.device = self._paths[i]
+            return error
+
+
+def _needed(data: bytes) -> int:
+    """8 + ADDITIONAL LENGTH: the size of the complete READ KEYS / READ
+    RESERVATION response."""
+    return 8 + int.from_bytes(data[4:8], "big") if len(data) >= 8 else 0
+
+
+def poll(
+    devices: Sequence[str | os.PathLike[str] | Device],
+    what: Iterable[str] = ("keys", "reservation"),
+    *,
+    timeout: float = 30.0,
+) -> list[PollEntry]:
+    """One polling round over ``devices`` (paths or open Devices): returns,
+    per device and in order, a ``PollResult`` with the state read (``what``:
+    ``"keys"``, ``"reservation"`` or both) or the exception its command
+    raised (``PRError``), or the ``OSError`` of a path that cannot be opened.
+
+    Arguments are checked before anything is opened or sent.  Devices opened
+    from paths are closed again before returning.
+    """
+    with Poller(devices, what, timeout=timeout) as poller:
+        return poller.poll()

@@ -1,0 +1,81 @@
+"""pr_native.poll against LIO: one round over every initiator's node gives
+what per-device READ KEYS / READ RESERVATION give; with at least 32
+initiators (the "loop-many-initiators" lab configuration) over 32+ nodes."""
+
+from __future__ import annotations
+
+import pytest
+
+import pr_native as pr
+from pr_native.poll import Poller, PollResult, poll
+
+from .conftest import KEY_A, KEY_B, Initiator
+
+T = pr.ReservationType
+
+
+def expected(dev: pr.Device) -> PollResult:
+    return PollResult(dev.path, dev.read_keys(), dev.read_reservation(), 0.0)
+
+
+def same(result: object, dev: pr.Device) -> None:
+    assert isinstance(result, PollResult), result
+    want = expected(dev)
+    assert (result.device, result.keys, result.reservation) == (
+        want.device,
+        want.keys,
+        want.reservation,
+    )
+
+
+def test_poll_equals_per_device_reads(a: pr.Device, b: pr.Device, devices: list[pr.Device]) -> None:
+    a.register(KEY_A)
+    b.register(KEY_B)
+    a.reserve(KEY_A, T.EXCLUSIVE_ACCESS_REGISTRANTS_ONLY)
+    results = poll([d.path for d in devices], timeout=20.0)
+    assert len(results) == len(devices)
+    for result, dev in zip(results, devices):
+        same(result, dev)
+
+
+def test_sd_nodes_and_open_devices_mix(
+    a: pr.Device, b: pr.Device, initiators: list[Initiator]
+) -> None:
+    """/dev/sdX has no asynchronous interface: its command runs synchronously
+    while the sg commands are in flight; open Devices are used as they are."""
+    a.register(KEY_A)
+    results = poll([a, initiators[1].sd, b.path], ("keys",))
+    assert [type(r) for r in results] == [PollResult] * 3
+    assert all(isinstance(r, PollResult) and r.keys == a.read_keys() for r in results)
+    assert not a.closed
+
+
+def test_unit_attention_is_reported_per_device(a: pr.Device, b: pr.Device, c: pr.Device) -> None:
+    a.register(KEY_A)
+    b.register(KEY_B)
+    b.preempt(KEY_B, KEY_A, T.EXCLUSIVE_ACCESS)
+    with Poller([a.path, b.path, c.path], ("reservation",)) as poller:
+        first = poller.poll()
+        assert isinstance(first[0], pr.UnitAttention)
+        assert first[0].condition is pr.UnitAttentionCondition.REGISTRATIONS_PREEMPTED
+        assert isinstance(first[1], PollResult) and isinstance(first[2], PollResult)
+        again = poller.poll()  # the unit attention was consumed
+        assert all(isinstance(r, PollResult) for r in again)
+        for result, dev in zip(again, (a, b, c)):
+            assert isinstance(result, PollResult)
+            assert result.reservation == dev.read_reservation()
+
+
+def test_poll_32_nodes(a: pr.Device, b: pr.Device, devices: list[pr.Device]) -> None:
+    if len(devices) < 32:
+        pytest.skip(f"needs 32 initiators, the lab has {len(devices)} (loop-many-initiators)")
+    a.register(KEY_A)
+    b.register(KEY_B)
+    devices[-1].register(0xEE)
+    b.reserve(KEY_B, T.WRITE_EXCLUSIVE_ALL_REGISTRANTS)
+    with Poller([d.path for d in devices], timeout=20.0) as poller:
+        for _ in range(3):
+            results = poller.poll()
+            assert len(results) == len(devices) >= 32
+            for result, dev in zip(results, devices):
+                same(result, dev)

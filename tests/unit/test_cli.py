@@ -1,0 +1,302 @@
+"""pr-native: argument parsing, --dry-run golden bytes, the JSON schema,
+error lines and exit statuses (no SCSI device: FakeLib and FakeBatch)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import pr_native._batch
+from pr_native import cli
+from pr_native._native import lib
+from pr_native.constants import ReservationType as T
+
+from .fake_batch import FakeBatch
+from .fake_device import FakeLib, data, fail, good
+
+K1 = "00000000000000a1"
+K2 = "00000000000000b2"
+ZERO8 = "00" * 8
+UA_SENSE = bytes.fromhex("70 00 06 00 00 00 00 0a 00 00 00 00 2a 05 00 00 00 00")
+ILLEGAL_SENSE = bytes.fromhex("70 00 05 00 00 00 00 0a 00 00 00 00 24 00 00 00 00 00")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code, out, _ = run(capsys, *argv, "--json")
+    (line,) = out.splitlines()
+    parsed: dict[str, Any] = json.loads(line)
+    return code, parsed
+
+
+@pytest.fixture
+def fake_batch(monkeypatch: pytest.MonkeyPatch) -> FakeBatch:
+    fake = FakeBatch(lib)
+    monkeypatch.setattr(pr_native._batch, "lib", fake)
+    return fake
+
+
+# -- argument types -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5", T.WRITE_EXCLUSIVE_REGISTRANTS_ONLY),
+        ("0x3", T.EXCLUSIVE_ACCESS),
+        ("write-exclusive-registrants-only", T.WRITE_EXCLUSIVE_REGISTRANTS_ONLY),
+        ("EXCLUSIVE_ACCESS_ALL_REGISTRANTS", T.EXCLUSIVE_ACCESS_ALL_REGISTRANTS),
+        ("WE_RO", T.WRITE_EXCLUSIVE_REGISTRANTS_ONLY),
+        ("ea-ar", T.EXCLUSIVE_ACCESS_ALL_REGISTRANTS),
+        ("we", T.WRITE_EXCLUSIVE),
+    ],
+)
+def test_type_by_number_name_or_alias(text: str, expected: T) -> None:
+    assert cli.parse_type(text) is expected
+
+
+@pytest.mark.parametrize("text", ["0", "2", "4", "9", "shared", ""])
+def test_bad_types_are_refused(text: str) -> None:
+    with pytest.raises(Exception, match="type"):
+        cli.parse_type(text)
+
+
+def test_keys_are_decimal_or_hex() -> None:
+    assert cli.parse_key("0xa1") == 0xA1
+    assert cli.parse_key("161") == 161
+    assert cli.parse_key(str(2**64 - 1)) == 2**64 - 1
+    for bad in ("a1", "-1", str(2**64), "0x"):
+        with pytest.raises(Exception, match="key"):
+            cli.parse_key(bad)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["reserve", "/dev/sg9", "--key", "0xa1", "--type", "2", "--dry-run"],
+        ["reserve", "/dev/sg9", "--key", "a1", "--type", "5", "--dry-run"],
+        ["reserve", "/dev/sg9", "--type", "5", "--dry-run"],
+        ["preempt", "/dev/sg9", "--key", "1", "--type", "5", "--dry-run"],
+        ["register-move", "/dev/sg9", "--key", "1", "--new-key", "2", "--dry-run"],
+        ["register", "/dev/sg9", "--transport-id", "bogus,12", "--new-key", "1"],
+        ["read-keys", "/dev/sg9", "--timeout", "0"],
+        ["read-keys"],
+        ["no-such-command", "/dev/sg9"],
+        [],
+    ],
+)
+def test_bad_arguments_exit_1_and_send_nothing(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, argv: list[str]
+) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 1
+    assert err
+    assert not fake_lib.opened
+
+
+# -- --dry-run: the exact bytes, nothing opened --------------------------------
+
+DRY_RUNS = [
+    (
+        ["reserve", "--key", "0xa1", "--type", "write-exclusive-registrants-only"],
+        "5f 01 05 00 00 00 00 00 18 00",
+        K1 + ZERO8 + ZERO8,
+    ),
+    (
+        ["register", "--new-key", "0xb2", "--key", "0xa1", "--aptpl", "--all-target-ports"],
+        "5f 00 00 00 00 00 00 00 18 00",
+        K1 + K2 + "00000000" + "05000000",
+    ),
+    (
+        ["register-ignore", "--new-key", "0xb2"],
+        "5f 06 00 00 00 00 00 00 18 00",
+        ZERO8 + K2 + ZERO8,
+    ),
+    (["unregister", "--key", "0xa1"], "5f 00 00 00 00 00 00 00 18 00", K1 + ZERO8 + ZERO8),
+    (
+        ["release", "--key", "0xa1", "--type", "EA"],
+        "5f 02 03 00 00 00 00 00 18 00",
+        K1 + ZERO8 + ZERO8,
+    ),
+    (["clear", "--key", "0xa1"], "5f 03 00 00 00 00 00 00 18 00", K1 + ZERO8 + ZERO8),
+    (
+        ["preempt", "--key", "0xb2", "--preempt-key", "0xa1", "--type", "3"],
+        "5f 04 03 00 00 00 00 00 18 00",
+        K2 + K1 + ZERO8,
+    ),
+    (
+        ["preempt-abort", "--key", "0xb2", "--preempt-key", "0xa1", "--type", "WE_AR"],
+        "5f 05 07 00 00 00 00 00 18 00",
+        K2 + K1 + ZERO8,
+    ),
+    (
+        ["replace-lost", "--key", "0xa1", "--type", "1"],
+        "5f 08 01 00 00 00 00 00 18 00",
+        K1 + ZERO8 + ZERO8,
+    ),
+    (
+        ["register", "--new-key", "0xa1", "--transport-id", "sas,5001405000000001"],
+        "5f 00 00 00 00 00 00 00 34 00",
+        ZERO8 + K1 + "00000000" + "08000000" + "0000001806000000" + "5001405000000001" + "00" * 12,
+    ),
+    (
+        [
+            "register-move",
+            "--key",
+            "0xa1",
+            "--new-key",
+            "0xb2",
+            "--transport-id",
+            "sas,5001405000000001",
+            "--relative-target-port",
+            "1",
+            "--unregister",
+        ],
+        "5f 07 00 00 00 00 00 00 30 00",
+        K1 + K2 + "00" + "02" + "0001" + "00000018" + "06000000" + "5001405000000001" + "00" * 12,
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "cdb", "parameters"), DRY_RUNS, ids=[d[0][0] for d in DRY_RUNS])
+def test_dry_run_prints_the_exact_bytes(
+    capsys: pytest.CaptureFixture[str],
+    fake_lib: FakeLib,
+    argv: list[str],
+    cdb: str,
+    parameters: str,
+) -> None:
+    command, *options = argv
+    code, out, _ = run(capsys, command, "/dev/sg-none", *options, "--dry-run")
+    assert code == 0
+    assert f"CDB: {cdb}" in out
+    assert bytes.fromhex(parameters).hex(" ") in out
+    code, doc = run_json(capsys, command, "/dev/sg-none", *options, "--dry-run")
+    assert doc["result"]["cdb"] == cdb.replace(" ", "")
+    assert doc["result"]["parameters"] == parameters
+    assert doc["result"]["sent"] is False
+    assert not fake_lib.opened and not fake_lib.calls
+
+
+def test_pr_out_sends_the_dry_run_bytes_once(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib
+) -> None:
+    fake_lib.replies.append(good())
+    argv = ["preempt", "/dev/sg-fake", "--key", "0xb2", "--preempt-key", "0xa1", "--type", "3"]
+    code, doc = run_json(capsys, *argv)
+    assert code == 0 and doc["ok"] and doc["result"]["sent"]
+    (call,) = fake_lib.calls
+    assert call.cdb.hex() == doc["result"]["cdb"]
+    assert call.parameters.hex() == doc["result"]["parameters"]
+
+
+# -- JSON schema -----------------------------------------------------------------
+
+ENVELOPE = {"schema_version", "command", "device", "ok", "exit_code", "result", "error"}
+
+
+def test_read_keys_json(capsys: pytest.CaptureFixture[str], fake_lib: FakeLib) -> None:
+    fake_lib.replies.append(data(bytes.fromhex(f"00 00 00 2a 00 00 00 10 {K1} {K2}")))
+    code, doc = run_json(capsys, "read-keys", "/dev/sg-fake")
+    assert code == 0
+    assert set(doc) == ENVELOPE
+    assert doc["schema_version"] == 1
+    assert doc["command"] == "read-keys" and doc["device"] == "/dev/sg-fake"
+    assert doc["result"] == {"generation": 42, "keys": ["0x" + K1, "0x" + K2]}
+
+
+def test_read_reservation_json_and_text(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib
+) -> None:
+    response = bytes.fromhex(f"00 00 00 07 00 00 00 10 {K1} 00 00 00 00 00 05 00 00")
+    fake_lib.replies.append(data(response))
+    code, doc = run_json(capsys, "read-reservation", "/dev/sg-fake")
+    assert doc["result"] == {
+        "generation": 7,
+        "reservation": {
+            "key": "0x" + K1,
+            "type": "WRITE_EXCLUSIVE_REGISTRANTS_ONLY",
+            "type_code": 5,
+            "scope": "LU",
+        },
+    }
+    fake_lib.replies.append(data(response))
+    code, out, _ = run(capsys, "read-reservation", "/dev/sg-fake")
+    assert code == 0
+    assert "reservation held with key 0xa1" in out
+
+
+def test_hex_gives_the_raw_response(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, fake_batch: FakeBatch
+) -> None:
+    response = bytes.fromhex(f"00 00 00 2a 00 00 00 08 {K1}")
+    fake_batch.answers.append(response)
+    code, doc = run_json(capsys, "read-keys", "/dev/sg-fake", "--hex")
+    assert code == 0
+    assert doc["result"]["raw"] == response.hex()
+    assert doc["result"]["keys"] == ["0x" + K1]
+    (sent,) = fake_batch.sent
+    assert sent[1] == bytes.fromhex("5e 00 00 00 00 00 00 ff ff 00")
+
+
+# -- errors ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "exit_code", "words"),
+    [
+        (fail(-2, status=0x18), 24, "RESERVATION CONFLICT"),
+        (fail(-2, status=0x02, sense=UA_SENSE), 6, "UNIT ATTENTION, ASC/ASCQ 2Ah/05h"),
+        (fail(-2, status=0x02, sense=ILLEGAL_SENSE), 5, "ILLEGAL REQUEST, ASC/ASCQ 24h/00h"),
+        (fail(-4), 33, "timed out"),
+    ],
+)
+def test_errors_print_one_line_and_exit_like_sg3_utils(
+    capsys: pytest.CaptureFixture[str],
+    fake_lib: FakeLib,
+    reply: Any,
+    exit_code: int,
+    words: str,
+) -> None:
+    fake_lib.replies.append(reply)
+    code, out, err = run(capsys, "reserve", "/dev/sg-fake", "--key", "1", "--type", "1")
+    assert code == exit_code
+    assert out == ""
+    (line,) = err.splitlines()
+    assert words in line and f"exit {exit_code}" in line
+    fake_lib.replies.append(reply)
+    code, out, err = run(capsys, "reserve", "/dev/sg-fake", "--key", "1", "--type", "1", "-v")
+    assert "CDB: 5f 01 01" in err
+
+
+def test_error_json(capsys: pytest.CaptureFixture[str], fake_lib: FakeLib) -> None:
+    fake_lib.replies.append(fail(-2, status=0x02, sense=ILLEGAL_SENSE))
+    code, doc = run_json(capsys, "clear", "/dev/sg-fake", "--key", "1")
+    assert code == 5
+    assert set(doc) == ENVELOPE and doc["ok"] is False and doc["result"] is None
+    error = doc["error"]
+    assert error["type"] == "IllegalRequest"
+    assert error["exit_code"] == 5 and error["exit_meaning"] == "Illegal request"
+    assert error["status"] == 2 and error["status_name"]
+    assert error["cdb"] == "5f030000000000001800"
+    assert error["sense"]["sense_key"] == "ILLEGAL_REQUEST"
+    assert (error["sense"]["asc"], error["sense"]["ascq"]) == (0x24, 0)
+    assert error["sense_data"] == ILLEGAL_SENSE.hex()
+
+
+def test_missing_device_is_an_os_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = run_json(capsys, "read-keys", "/dev/pr-native-no-such-node")
+    assert code == 52  # sg_convert_errno(ENOENT), as sg_persist
+    assert doc["error"]["errno"] == 2
+
+
+def test_module_entry_point_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.startswith("pr-native ")

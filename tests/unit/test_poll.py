@@ -1,0 +1,143 @@
+"""pr_native.poll: argument checks, one batch per round, decoding, per-device
+errors, re-reading long responses, reopening devices that went away."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+import pr_native as pr
+import pr_native._batch
+from pr_native._native import ffi, lib
+from pr_native.poll import Poller, PollResult, poll
+
+from .fake_batch import Failure, FakeBatch
+from .fake_device import FakeLib
+
+K1 = "00000000000000a1"
+KEYS = bytes.fromhex(f"00 00 00 05 00 00 00 08 {K1}")
+NO_RESERVATION = bytes.fromhex("00 00 00 05 00 00 00 00")
+UA = bytes([0x70, 0, 6, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x2A, 3, 0, 0, 0, 0])
+
+
+@pytest.fixture
+def fake_batch(monkeypatch: pytest.MonkeyPatch, fake_lib: FakeLib) -> FakeBatch:
+    fake = FakeBatch(lib)
+    monkeypatch.setattr(pr_native._batch, "lib", fake)
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error"),
+    [
+        (("/dev/sg1",), {}, TypeError),
+        ((["/dev/sg1", 3],), {}, TypeError),
+        ((["/dev/sg1", ""],), {}, ValueError),
+        ((["/dev/sg1", "/dev/sg1"],), {}, ValueError),
+        ((["/dev/sg1"], "keys"), {}, TypeError),
+        ((["/dev/sg1"], ()), {}, ValueError),
+        ((["/dev/sg1"], ("keys", "status")), {}, ValueError),
+        ((["/dev/sg1"],), {"timeout": 0}, ValueError),
+    ],
+)
+def test_arguments_are_checked_before_anything_is_opened(
+    fake_lib: FakeLib, args: tuple[object, ...], kwargs: dict[str, object], error: type
+) -> None:
+    with pytest.raises(error):
+        poll(*args, **kwargs)  # type: ignore[arg-type]
+    assert not fake_lib.opened
+
+
+def test_one_round_is_one_batch(fake_batch: FakeBatch) -> None:
+    fake_batch.answers += [KEYS, NO_RESERVATION, KEYS, NO_RESERVATION]
+    first, second = poll(["/dev/sg-a", "/dev/sg-b"], timeout=2.5)
+    assert fake_batch.rounds == 1
+    assert isinstance(first, PollResult) and isinstance(second, PollResult)
+    assert first.device == "/dev/sg-a" and second.device == "/dev/sg-b"
+    assert first.keys == pr.Registrations(5, (0xA1,))
+    assert first.reservation == pr.ReservationStatus(5, None)
+    cdbs = [cdb for _, cdb, _ in fake_batch.sent]
+    assert cdbs[0] == bytes.fromhex("5e 00 00 00 00 00 00 20 00 00")
+    assert cdbs[1] == bytes.fromhex("5e 01 00 00 00 00 00 20 00 00")
+
+
+def test_errors_are_per_device(fake_batch: FakeBatch) -> None:
+    fake_batch.answers += [Failure(-2, status=2, sense=UA), KEYS]
+    first, second = poll(["/dev/sg-a", "/dev/sg-b"], ("keys",))
+    assert isinstance(first, pr.UnitAttention)
+    assert first.condition is pr.UnitAttentionCondition.RESERVATIONS_PREEMPTED
+    assert first.device == "/dev/sg-a"
+    assert isinstance(second, PollResult) and second.reservation is None
+
+
+def test_a_long_key_list_is_read_again_with_room_for_it(fake_batch: FakeBatch) -> None:
+    keys = b"".join(k.to_bytes(8, "big") for k in range(1, 1101))
+    full = bytes.fromhex("00 00 00 09") + len(keys).to_bytes(4, "big") + keys
+    fake_batch.answers += [full, full]
+    (result,) = poll(["/dev/sg-a"], ("keys",))
+    assert isinstance(result, PollResult) and result.keys is not None
+    assert len(result.keys.keys) == 1100
+    assert [allocation for _, _, allocation in fake_batch.sent] == [8192, 8808]
+
+
+def test_a_missing_node_is_an_os_error(fake_batch: FakeBatch, fake_lib: FakeLib) -> None:
+    fake_lib.open_rc, fake_lib.open_errno = -1, errno.ENOENT
+    (result,) = poll(["/dev/sg-gone"])
+    assert isinstance(result, FileNotFoundError)
+
+
+def test_poller_reopens_a_device_that_went_away(fake_batch: FakeBatch, fake_lib: FakeLib) -> None:
+    with Poller(["/dev/sg-a"], ("keys",)) as poller:
+        fake_batch.answers.append(Failure(-1, os_error=errno.ENODEV))
+        (gone,) = poller.poll()
+        assert isinstance(gone, OSError) and gone.errno == errno.ENODEV
+        fake_batch.answers.append(KEYS)
+        (back,) = poller.poll()
+        assert isinstance(back, PollResult)
+    assert len(fake_lib.opened) == 2
+
+
+def test_devices_passed_in_are_used_and_left_open(fake_batch: FakeBatch) -> None:
+    with pr.Device("/dev/sg-fake") as device:
+        fake_batch.answers.append(KEYS)
+        (result,) = poll(
+            [
+                device,
+            ],
+            ("keys",),
+        )
+        assert isinstance(result, PollResult)
+        assert not device.closed
+
+
+def test_paths_may_be_pathlike(fake_batch: FakeBatch) -> None:
+    fake_batch.answers.append(NO_RESERVATION)
+    (result,) = poll([Path("/dev/sg-a")], ["reservation"])
+    assert isinstance(result, PollResult) and result.keys is None
+
+
+def test_the_c_batch_checks_its_entries_and_runs_other_nodes_synchronously() -> None:
+    """The real pr_execute_batch: an invalid entry sends nothing; a node
+    without the sg asynchronous interface (here /dev/null) runs through
+    pr_execute(), whose SG_IO fails with ENOTTY."""
+    batch = ffi.new("struct pr_batch_command[]", 1)
+    assert lib.pr_execute_batch(batch, 1) == lib.PR_ERR_ARGUMENT  # no device
+    device = ffi.new("struct pr_device *")
+    device.handle = os.open(os.devnull, os.O_RDWR)
+    try:
+        buffer = ffi.new("uint8_t[]", 8)
+        batch[0].device = device
+        batch[0].data, batch[0].data_len, batch[0].timeout_ms = buffer, 8, 1000
+        batch[0].cdb[0:10] = pr.cdb.pr_in_cdb(pr.PRInAction.READ_KEYS, 8)
+        batch[0].cdb_len = 5
+        assert lib.pr_execute_batch(batch, 1) == lib.PR_ERR_ARGUMENT  # CDB too short
+        batch[0].cdb_len = 10
+        assert lib.pr_execute_batch(batch, 1) == lib.PR_OK
+        assert batch[0].rc == lib.PR_ERR_OS and batch[0].result.os_error == errno.ENOTTY
+        assert bytes(batch[0].result.cdb[0:10]) == pr.cdb.pr_in_cdb(pr.PRInAction.READ_KEYS, 8)
+        assert lib.pr_execute_batch(ffi.NULL, 0) == lib.PR_OK
+    finally:
+        os.close(device.handle)
