@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import _batch, _sgtext
+from ._out_request import TYPED_ACTIONS, OutRequest
 from .constants import SENDABLE_TYPES, PRInAction, PROutAction, ReservationType
 from .device import Device
 from .errors import PRError
@@ -340,42 +341,20 @@ def _type(op: Options) -> ReservationType:
 def prout(op: Options, device: Device) -> None:
     """Send the one PR OUT the options ask for, once."""
     action = op.prout[0]
-    if action == PROutAction.REGISTER:
-        device.register(
-            op.service_action_key,
-            key=op.key,
-            aptpl=op.aptpl,
-            all_target_ports=op.all_target_ports,
-            transport_ids=op.transport_ids,
-        )
-    elif action == PROutAction.REGISTER_AND_IGNORE_EXISTING_KEY:
-        device.register_and_ignore(
-            op.service_action_key, aptpl=op.aptpl, all_target_ports=op.all_target_ports
-        )
-    elif action == PROutAction.CLEAR:
-        device.clear(op.key)
-    elif action == PROutAction.REGISTER_AND_MOVE:
-        if op.service_action_key == 0:
-            raise _Exit(ExitCode.SYNTAX_ERROR, "--param-sark must not be 0 for --register-move")
-        device.register_and_move(
-            op.key,
-            op.service_action_key,
-            op.relative_target_port,
-            op.transport_ids[0],
-            unregister=op.unregister,
-            aptpl=op.aptpl,
-            type=_type(op) if op.type else None,
-        )
-    elif action == PROutAction.RESERVE:
-        device.reserve(op.key, _type(op))
-    elif action == PROutAction.RELEASE:
-        device.release(op.key, _type(op))
-    elif action == PROutAction.PREEMPT:
-        device.preempt(op.key, op.service_action_key, _type(op))
-    elif action == PROutAction.PREEMPT_AND_ABORT:
-        device.preempt_and_abort(op.key, op.service_action_key, _type(op))
-    else:
-        device.replace_lost_reservation(op.key, _type(op))
+    if action == PROutAction.REGISTER_AND_MOVE and op.service_action_key == 0:
+        raise _Exit(ExitCode.SYNTAX_ERROR, "--param-sark must not be 0 for --register-move")
+    typed = action in TYPED_ACTIONS or (action == PROutAction.REGISTER_AND_MOVE and op.type)
+    OutRequest(
+        action,
+        key=op.key,
+        service_action_key=op.service_action_key,
+        type=_type(op) if typed else None,
+        aptpl=op.aptpl,
+        all_target_ports=op.all_target_ports,
+        unregister=op.unregister,
+        relative_target_port=op.relative_target_port,
+        transport_ids=tuple(op.transport_ids),
+    ).send(device)
 
 
 def _verdict(error: BaseException, out: bool, name: str) -> str:
