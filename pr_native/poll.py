@@ -23,20 +23,28 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import Callable, Union
 
 from . import _batch, _validate
 from . import cdb as _cdb
 from ._native import lib
 from .constants import PRInAction
 from .device import Device
-from .errors import PRError
+from .errors import PRError, ResponseTruncated
 from .results import Registrations, ReservationStatus
 
 __all__ = ["POLL_ACTIONS", "PollEntry", "PollResult", "Poller", "poll"]
 
 #: What ``poll`` can read, by name.
 POLL_ACTIONS = {"keys": PRInAction.READ_KEYS, "reservation": PRInAction.READ_RESERVATION}
+
+# Each polled service action's decoder (the C core's, which also reports
+# in ResponseTruncated.needed how much a cut-short response needs).
+_DECODERS: dict[PRInAction, Callable[[bytes], Registrations | ReservationStatus]] = {
+    PRInAction.READ_KEYS: _cdb.decode_read_keys,
+    PRInAction.READ_RESERVATION: _cdb.decode_read_reservation,
+}
+_Decoded = dict[PRInAction, Union[Registrations, ReservationStatus]]
 
 _INITIAL_ALLOCATION = 8192  # room for 1023 keys; a longer list is re-read
 _GONE = (errno.ENODEV, errno.ENXIO, errno.ENOENT, errno.EBADF)
@@ -149,9 +157,10 @@ class Poller:
             entries[i] = self._entry(i, data[i], duration)
         return [e for e in entries if e is not None]
 
-    def _read(self, ready: list[int]) -> dict[int, dict[PRInAction, bytes] | Exception]:
-        """Run the round, re-reading any response longer than its allocation."""
-        data: dict[int, dict[PRInAction, bytes] | Exception] = {i: {} for i in ready}
+    def _read(self, ready: list[int]) -> dict[int, _Decoded | Exception]:
+        """Run the round and decode each response once, re-reading any that
+        filled its allocation while its ADDITIONAL LENGTH asks for more."""
+        data: dict[int, _Decoded | Exception] = {i: {} for i in ready}
         todo = [(i, action, _INITIAL_ALLOCATION) for i in ready for action in self._actions]
         while todo:
             commands = [
@@ -167,12 +176,18 @@ class Poller:
                 if outcome.error is not None:
                     data[i] = outcome.error
                     continue
-                needed = _needed(outcome.data)
-                truncated = needed > len(outcome.data) == allocation
-                if truncated and allocation < lib.PR_ALLOCATION_MAX:
-                    again.append((i, action, min(lib.PR_ALLOCATION_MAX, needed)))
-                    continue
-                got[action] = outcome.data
+                try:
+                    got[action] = _DECODERS[action](outcome.data)
+                except ResponseTruncated as short:
+                    filled = len(outcome.data) == allocation
+                    if filled and allocation < lib.PR_ALLOCATION_MAX:
+                        again.append((i, action, min(lib.PR_ALLOCATION_MAX, short.needed)))
+                        continue
+                    short.device = self._paths[i]  # beyond 65535 bytes, or sent short
+                    data[i] = short
+                except PRError as error:  # MalformedResponse
+                    error.device = self._paths[i]
+                    data[i] = error
             todo = again
         return data
 
@@ -181,9 +196,7 @@ class Poller:
         assert device is not None
         return device
 
-    def _entry(
-        self, i: int, data: dict[PRInAction, bytes] | Exception, duration: float
-    ) -> PollEntry:
+    def _entry(self, i: int, data: _Decoded | Exception, duration: float) -> PollEntry:
         if isinstance(data, Exception):
             if isinstance(data, OSError) and data.errno in _GONE and self._given[i] is None:
                 self._device(i).close()
@@ -191,26 +204,11 @@ class Poller:
             if isinstance(data, (PRError, OSError)):
                 return data
             raise data
-        try:
-            keys = data.get(PRInAction.READ_KEYS)
-            reservation = data.get(PRInAction.READ_RESERVATION)
-            return PollResult(
-                device=self._paths[i],
-                keys=None if keys is None else _cdb.decode_read_keys(keys),
-                reservation=None
-                if reservation is None
-                else _cdb.decode_read_reservation(reservation),
-                duration=duration,
-            )
-        except PRError as error:  # MalformedResponse; ResponseTruncated beyond 65535 bytes
-            error.device = self._paths[i]
-            return error
-
-
-def _needed(data: bytes) -> int:
-    """8 + ADDITIONAL LENGTH: the size of the complete READ KEYS / READ
-    RESERVATION response."""
-    return 8 + int.from_bytes(data[4:8], "big") if len(data) >= 8 else 0
+        keys = data.get(PRInAction.READ_KEYS)
+        reservation = data.get(PRInAction.READ_RESERVATION)
+        assert keys is None or isinstance(keys, Registrations)
+        assert reservation is None or isinstance(reservation, ReservationStatus)
+        return PollResult(self._paths[i], keys, reservation, duration)
 
 
 def poll(
