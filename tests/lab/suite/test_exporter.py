@@ -69,16 +69,13 @@ class Exporter:
 
 
 @pytest.fixture
-def exporter_of() -> Iterator[list[Exporter]]:
+def exporter_of(processes: list[subprocess.Popen[str]]) -> Iterator[list[Exporter]]:
     # The loop fabric's guest never needs a network: bring the loopback up
     # (the iSCSI fabric's setup does the same).
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=WAIT)
     started: list[Exporter] = []
     yield started
-    for e in started:
-        if e.process.poll() is None:
-            e.process.kill()
-            e.process.wait()
+    processes.extend(e.process for e in started)
 
 
 def test_exporter_metrics_follow_the_reservation(

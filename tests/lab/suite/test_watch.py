@@ -65,13 +65,10 @@ class Watch:
 
 
 @pytest.fixture
-def watch_process() -> Iterator[list[Watch]]:
+def watch_process(processes: list[subprocess.Popen[str]]) -> Iterator[list[Watch]]:
     started: list[Watch] = []
     yield started
-    for w in started:
-        if w.process.poll() is None:
-            w.process.kill()
-            w.process.wait()
+    processes.extend(w.process for w in started)
 
 
 def test_watch_reports_changes_made_by_another_initiator(
