@@ -10,8 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "pr_native.h"
@@ -23,6 +26,7 @@
 #define PR_DRIVER_TIMEOUT 0x06
 #define PR_DRIVER_SENSE 0x08
 #define PR_SG_MIN_VERSION 30000    /* sg v3 (SG_IO) is available from 3.0.0 */
+#define PR_SG_MAJOR 21             /* SCSI_GENERIC_MAJOR, include/linux/major.h */
 
 static int pr_classify(const struct pr_result *result)
 {
@@ -81,23 +85,74 @@ int pr_sg_complete(const struct sg_io_hdr *io, uint32_t data_len, struct pr_resu
     return pr_classify(result);
 }
 
+/* Any request left with the driver (see pr_sg_queue.c) holds one of the
+ * file's 16 request slots, which SG_IO needs too: collect it first. */
+static void pr_sg_settle(struct pr_sg_queue *queue, int fd)
+{
+    uint32_t i;
+
+    for (i = 0; i < PR_SG_QUEUE_MAX; ++i) {
+        if (queue->requests[i].state != PR_SG_FREE) {
+            pr_sg_begin(queue, fd);
+            return;
+        }
+    }
+}
+
 int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
                int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
                struct pr_result *result)
 {
+    struct pr_sg_queue *queue;
     struct sg_io_hdr io;
     int rc = pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
+    int fd;
 
     if (rc != PR_OK)
         return rc;
+    fd = (int)device->handle;
+    queue = (struct pr_sg_queue *)device->queue;
+    if (queue != NULL && direction == PR_DIR_TO_DEVICE) {
+        struct pr_sg_request *request;
+
+        pr_sg_begin(queue, fd);
+        rc = pr_sg_submit(queue, fd, direction, data, data_len, timeout_ms, result, &request);
+        if (rc != PR_OK)
+            return rc;
+        return pr_sg_wait(queue, fd, request, NULL, 0, result);
+    }
+    if (queue != NULL)
+        pr_sg_settle(queue, fd);
     pr_sg_prepare(&io, result, direction, data, data_len, timeout_ms);
-    if (ioctl((int)device->handle, SG_IO, &io) < 0) {
+    if (ioctl(fd, SG_IO, &io) < 0) {
         result->os_error = errno;
-        /* sg orphans an interrupted request: it may still run on the device. */
+        /* sg orphans an interrupted request: it may still run on the device.
+         * Every other SG_IO error precedes the queueing (sg_new_write). */
         result->dispatched = (uint8_t)(errno == EINTR);
         return PR_ERR_OS;
     }
     return pr_sg_complete(&io, data_len, result);
+}
+
+int pr_resume(const struct pr_device *device, struct pr_result *result)
+{
+    struct pr_sg_queue *queue;
+
+    if (device == NULL || result == NULL || device->queue == NULL)
+        return PR_ERR_ARGUMENT;
+    queue = (struct pr_sg_queue *)device->queue;
+    if (queue->current == NULL || queue->current->state == PR_SG_FREE)
+        return PR_ERR_ARGUMENT;
+    return pr_sg_wait(queue, (int)device->handle, queue->current, NULL, 0, result);
+}
+
+/* write() needs a descriptor opened for writing (sg_write: EBADF otherwise). */
+static int pr_is_async_sg(int fd, uint32_t flags)
+{
+    struct stat st;
+
+    return !(flags & PR_OPEN_READ_ONLY) && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+           major(st.st_rdev) == PR_SG_MAJOR;
 }
 
 int pr_open(const char *path, uint32_t flags, struct pr_device *device, struct pr_result *result)
@@ -112,6 +167,7 @@ int pr_open(const char *path, uint32_t flags, struct pr_device *device, struct p
     if (path == NULL || device == NULL)
         return PR_ERR_ARGUMENT;
     device->handle = -1;
+    device->queue = NULL;
     /* O_NONBLOCK as sg3_utils: st and sg must not wait for a medium or a
      * free device at open; SG_IO itself always blocks. */
     fd = open(path, access | O_NONBLOCK | O_CLOEXEC);
@@ -124,6 +180,16 @@ int pr_open(const char *path, uint32_t flags, struct pr_device *device, struct p
         close(fd);
         return PR_ERR_NOT_SCSI;
     }
+    /* O_NONBLOCK also makes read() of the sg queue return EAGAIN at once. */
+    if (pr_is_async_sg(fd, flags)) {
+        device->queue = calloc(1, sizeof(struct pr_sg_queue));
+        if (device->queue == NULL) {
+            result->os_error = ENOMEM;
+            close(fd);
+            return PR_ERR_OS;
+        }
+        flags |= PR_DEVICE_SG_ASYNC;
+    }
     device->handle = fd;
     device->transport = PR_TRANSPORT_SG_IO;
     device->flags = flags;
@@ -132,13 +198,25 @@ int pr_open(const char *path, uint32_t flags, struct pr_device *device, struct p
 
 int pr_close(struct pr_device *device)
 {
-    int fd;
+    int fd, rc;
 
     if (device == NULL || device->handle < 0)
         return PR_ERR_ARGUMENT;
     fd = (int)device->handle;
     device->handle = -1;
-    return close(fd) == 0 ? PR_OK : PR_ERR_OS;
+    rc = close(fd) == 0 ? PR_OK : PR_ERR_OS;
+    /* Only now: until close() the driver may still copy a late completion
+     * into a request's buffers at read(). */
+    if (device->queue != NULL) {
+        struct pr_sg_queue *queue = (struct pr_sg_queue *)device->queue;
+        uint32_t i;
+
+        for (i = 0; i < PR_SG_QUEUE_MAX; ++i)
+            free(queue->requests[i].data);
+        free(queue);
+        device->queue = NULL;
+    }
+    return rc;
 }
 
 #define PR_SG_FIELD(name) \

@@ -34,6 +34,8 @@ extern "C" {
 #define PR_ERR_ARGUMENT -7    /* invalid argument to a core function */
 #define PR_ERR_UNSUPPORTED -8 /* no SCSI pass-through on this platform */
 #define PR_ERR_NOT_SCSI -9    /* the opened file does not accept SCSI commands */
+#define PR_ERR_INTERRUPTED -10 /* a signal interrupted the wait for a submitted command:
+                                * it is still in flight, pr_resume() waits on for it */
 
 /* Limits. */
 #define PR_CDB_MAX 16
@@ -41,6 +43,9 @@ extern "C" {
 #define PR_ALLOCATION_MAX 65535     /* PR IN ALLOCATION LENGTH is 16 bits */
 #define PR_BASIC_PARAMETERS_LEN 24  /* SPC-4 table 226 */
 #define PR_TRANSPORT_ID_MAX 264     /* iSCSI: 4 + 260 (SPC-4 7.6.4.6) */
+/* How long past its timeout the core waits for a submitted command before it
+ * stops waiting (the request stays with the driver; see pr_execute). */
+#define PR_WAIT_MARGIN_MS 1000
 
 /* Operation codes and data directions. */
 #define PR_OPCODE_IN 0x5E
@@ -63,11 +68,15 @@ extern "C" {
 #define PR_TRANSPORT_STORAGE_IOCTL 2
 #define PR_TRANSPORT_PASS_THROUGH 3
 
-/* An open device: a file descriptor on POSIX, a HANDLE on Windows. */
+/* An open device: a file descriptor on POSIX, a HANDLE on Windows.  queue
+ * is the transport's own state (Linux /dev/sgN: the requests submitted
+ * through the sg driver's write() and not yet read back), NULL elsewhere;
+ * pr_close() frees it. */
 struct pr_device {
     intptr_t handle;
     uint32_t transport;
     uint32_t flags;
+    void *queue;
 };
 
 /* Everything known about one command after it ran (or failed to run). */
@@ -231,9 +240,22 @@ int pr_test_unit_ready(const struct pr_device *device, uint32_t timeout_ms,
 /* Transport (pr_linux.c, pr_windows.c or pr_unsupported.c). */
 int pr_open(const char *path, uint32_t flags, struct pr_device *device, struct pr_result *result);
 int pr_close(struct pr_device *device);
+/* pr_execute: run one command.  Each command is submitted to the device at
+ * most once.  On Linux a data-out command (PR OUT) on /dev/sgN goes through
+ * the sg driver's write() and is collected with poll()/read(), because an
+ * interrupted SG_IO on sg is restarted by the kernel, which queues the CDB a
+ * second time; the wait ends at timeout_ms + PR_WAIT_MARGIN_MS even if the
+ * transport holds the command (PR_ERR_TIMEOUT, dispatched), and a signal
+ * ends it with PR_ERR_INTERRUPTED (see pr_resume).  Every other command uses
+ * SG_IO: re-reading is harmless, and SG_IO on /dev/sdX and /dev/stN waits
+ * uninterruptibly (blk_execute_rq). */
 int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
                int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
                struct pr_result *result);
+/* Wait on for the command whose wait returned PR_ERR_INTERRUPTED, with the
+ * same result (and its deadline); returns as pr_execute.  PR_ERR_ARGUMENT when
+ * the device has no such command (it completed, or another was started). */
+int pr_resume(const struct pr_device *device, struct pr_result *result);
 
 /* Sizes and offsets of the buffers the core builds: the portable ones
  * (pr_layout.c) and the transport's own OS structs (the transport file). */
@@ -251,9 +273,14 @@ const char *pr_core_version(void);
  * PR_ERR_* code, as pr_execute() returns) and result.  On Linux, entries on
  * /dev/sgN opened read-write run concurrently through the sg driver's
  * asynchronous write()/poll()/read() interface and every other entry runs
- * with pr_execute() meanwhile; elsewhere all run one after another.  Returns
+ * with pr_execute() meanwhile (as do sg entries whose write() the driver
+ * refuses with EDOM or EPERM); elsewhere all run one after another.  An sg
+ * entry's wait ends at its timeout + PR_WAIT_MARGIN_MS (PR_ERR_TIMEOUT), when
+ * its node hangs up (PR_ERR_OS, ENODEV) or at a signal (PR_ERR_INTERRUPTED);
+ * the request then stays with the driver, and the next identical command on
+ * that device takes it over instead of queueing another.  Returns
  * PR_ERR_ARGUMENT for an invalid entry (nothing is sent), else PR_OK once
- * every command has completed. */
+ * every entry has its rc. */
 struct pr_batch_command {
     const struct pr_device *device;
     uint8_t *data;

@@ -1,109 +1,29 @@
 /*
  * pr_poll_linux.c - many data-in commands at once, from one thread.
  *
- * Commands on /dev/sgN go through the sg driver's asynchronous interface
- * (include/uapi/scsi/sg.h, "sg v3"): one write() of a struct sg_io_hdr per
- * command queues it without waiting, poll(2) reports a descriptor with a
- * completed command, and read() collects it.  pack_id and usr_ptr name the
- * batch entry a completion belongs to.  Every other node (/dev/sdX, /dev/stN
- * have no asynchronous interface) runs its command with pr_execute() while
- * the sg commands are in flight, as does an sg node opened read-only.
+ * Commands on /dev/sgN opened read-write are submitted through each device's
+ * sg queue (pr_sg_queue.c: one write() each, or the take-over of an earlier
+ * identical request still in flight), poll(2) reports a descriptor with a
+ * completed command, and read() collects it.  Every other node (/dev/sdX,
+ * /dev/stN have no asynchronous interface), and an sg entry whose write() the
+ * driver refuses with EDOM (its 16 request slots are taken) or EPERM
+ * (sg_check_file_access), runs its command with pr_execute() (SG_IO) while
+ * the sg commands are in flight.
  *
- * The sg driver copies the response and sense into the caller's buffers
- * during read(), so pr_execute_batch() returns only once every queued
- * command has been read back: no buffer is ever left for a later read().
+ * Each sg entry's wait ends at its own deadline, at a hang-up of its node or
+ * at a signal; the request then stays with its device's queue, which owns
+ * the buffers the driver will copy the late response into.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
 
 #include "pr_native.h"
 #include "pr_sg.h"
-
-#define PR_SG_MAJOR 21             /* SCSI_GENERIC_MAJOR, include/linux/major.h */
-
-/* The sg driver's write() needs a descriptor opened for writing (EBADF
- * otherwise); SG_IO does not, so a read-only node runs synchronously. */
-static int pr_is_async_sg(int fd)
-{
-    struct stat st;
-    int flags = fcntl(fd, F_GETFL);
-
-    return flags >= 0 && (flags & O_ACCMODE) == O_RDWR && fstat(fd, &st) == 0 &&
-           S_ISCHR(st.st_mode) && major(st.st_rdev) == PR_SG_MAJOR;
-}
-
-/* Queue one command on an sg node: 1 when queued, 0 when write() failed. */
-static int pr_batch_submit(struct pr_batch_command *command, uint32_t index)
-{
-    struct sg_io_hdr io;
-    ssize_t written;
-
-    pr_sg_prepare(&io, &command->result, PR_DIR_FROM_DEVICE, command->data, command->data_len,
-                  command->timeout_ms);
-    io.pack_id = (int)index;
-    io.usr_ptr = command;
-    do {
-        written = write((int)command->device->handle, &io, sizeof(io));
-    } while (written < 0 && errno == EINTR);
-    if (written < 0) {
-        command->result.os_error = errno;
-        command->rc = PR_ERR_OS;
-        return 0;
-    }
-    command->result.dispatched = 1;
-    return 1;
-}
-
-/* Every queued command on fd failed to come back: the node went away. */
-static uint32_t pr_batch_fail_fd(struct pr_batch_command *commands, uint8_t *queued,
-                                 uint32_t count, int fd, int error)
-{
-    uint32_t i, failed = 0;
-
-    for (i = 0; i < count; ++i) {
-        if (queued[i] && (int)commands[i].device->handle == fd) {
-            commands[i].result.os_error = error;
-            commands[i].rc = PR_ERR_OS;
-            queued[i] = 0;
-            ++failed;
-        }
-    }
-    return failed;
-}
-
-/* Read what one readable sg descriptor has: returns how many entries finished. */
-static uint32_t pr_batch_collect(struct pr_batch_command *commands, uint8_t *queued,
-                                 uint32_t count, int fd)
-{
-    struct sg_io_hdr io;
-    ssize_t got;
-    uint32_t index;
-
-    memset(&io, 0, sizeof(io));
-    io.interface_id = 'S';
-    io.pack_id = -1; /* any completed command of this descriptor */
-    got = read(fd, &io, sizeof(io));
-    if (got < 0) {
-        if (errno == EAGAIN || errno == EINTR)
-            return 0;
-        return pr_batch_fail_fd(commands, queued, count, fd, errno);
-    }
-    index = (uint32_t)io.pack_id;
-    if (io.pack_id < 0 || index >= count || !queued[index] || io.usr_ptr != &commands[index] ||
-        (int)commands[index].device->handle != fd)
-        return 0; /* not ours: someone else's asynchronous command on this node */
-    commands[index].rc = pr_sg_complete(&io, commands[index].data_len, &commands[index].result);
-    queued[index] = 0;
-    return 1;
-}
 
 static int pr_batch_valid(const struct pr_batch_command *command)
 {
@@ -111,11 +31,149 @@ static int pr_batch_valid(const struct pr_batch_command *command)
            command->cdb_len <= PR_CDB_MAX && (command->data != NULL || command->data_len == 0);
 }
 
+static struct pr_sg_queue *pr_batch_queue(const struct pr_batch_command *command)
+{
+    return (struct pr_sg_queue *)command->device->queue;
+}
+
+static int pr_batch_fd(const struct pr_batch_command *command)
+{
+    return (int)command->device->handle;
+}
+
+/* Stop waiting for entry i: its request stays with the driver. */
+static void pr_batch_give_up(struct pr_batch_command *command, struct pr_sg_request **waiting,
+                             int rc, int error)
+{
+    pr_sg_abandon(*waiting);
+    *waiting = NULL;
+    command->rc = rc;
+    command->result.os_error = error;
+    command->result.dispatched = 1;
+}
+
+/* Submit every sg entry; the others (and refused sg entries) are marked for
+ * pr_execute().  Returns how many sg entries are in flight. */
+static uint32_t pr_batch_submit(struct pr_batch_command *commands, uint32_t count,
+                                struct pr_sg_request **waiting, uint8_t *synchronous)
+{
+    uint32_t i, k, pending = 0;
+
+    for (i = 0; i < count; ++i) {
+        struct pr_batch_command *command = &commands[i];
+
+        memset(&command->result, 0, sizeof(command->result));
+        memmove(command->result.cdb, command->cdb, command->cdb_len);
+        command->result.cdb_len = command->cdb_len;
+        command->rc = PR_OK;
+        synchronous[i] = pr_batch_queue(command) == NULL;
+        if (synchronous[i])
+            continue;
+        for (k = 0; k < i && pr_batch_queue(&commands[k]) != pr_batch_queue(command); ++k)
+            ;
+        if (k == i) /* the first entry on this device starts its operation */
+            pr_sg_begin(pr_batch_queue(command), pr_batch_fd(command));
+        command->rc = pr_sg_submit(pr_batch_queue(command), pr_batch_fd(command),
+                                   PR_DIR_FROM_DEVICE, NULL, command->data_len,
+                                   command->timeout_ms, &command->result, &waiting[i]);
+        if (command->rc == PR_OK)
+            ++pending;
+        else if (command->result.os_error == EDOM || command->result.os_error == EPERM)
+            synchronous[i] = 1;
+    }
+    return pending;
+}
+
+/* Collect what fd has; settle each of its entries that completed, or all of
+ * them when the node failed.  Returns how many entries were settled. */
+static uint32_t pr_batch_collect(struct pr_batch_command *commands, uint32_t count,
+                                 struct pr_sg_request **waiting, int fd, short revents)
+{
+    uint32_t i, settled = 0;
+    struct pr_sg_queue *queue = NULL;
+    int error;
+
+    for (i = 0; i < count && queue == NULL; ++i)
+        if (waiting[i] != NULL && pr_batch_fd(&commands[i]) == fd)
+            queue = pr_batch_queue(&commands[i]);
+    if (queue == NULL)
+        return 0;
+    error = pr_sg_collect(queue, fd);
+    /* sg_poll(): POLLHUP while the device detaches; sg_read() would block
+     * for a request still in flight, which may never come back. */
+    if (error == 0 && !(revents & POLLIN) && (revents & (POLLHUP | POLLERR | POLLNVAL)))
+        error = (revents & POLLNVAL) ? EBADF : ENODEV;
+    for (i = 0; i < count; ++i) {
+        struct pr_batch_command *command = &commands[i];
+
+        if (waiting[i] == NULL || pr_batch_fd(command) != fd)
+            continue;
+        if (waiting[i]->state == PR_SG_DONE) {
+            command->rc =
+                pr_sg_finish(waiting[i], command->data, command->data_len, &command->result);
+            waiting[i] = NULL;
+            ++settled;
+        } else if (error != 0) {
+            pr_batch_give_up(command, &waiting[i], PR_ERR_OS, error);
+            ++settled;
+        }
+    }
+    return settled;
+}
+
+/* Give up the entries whose deadline has passed; returns how many, and the
+ * milliseconds until the nearest remaining deadline in *wait_ms. */
+static uint32_t pr_batch_expire(struct pr_batch_command *commands, uint32_t count,
+                                struct pr_sg_request **waiting, int *wait_ms)
+{
+    uint64_t now = pr_sg_now_ms(), nearest = UINT64_MAX;
+    uint32_t i, expired = 0;
+
+    for (i = 0; i < count; ++i) {
+        if (waiting[i] == NULL)
+            continue;
+        if (waiting[i]->deadline_ms <= now) {
+            pr_batch_give_up(&commands[i], &waiting[i], PR_ERR_TIMEOUT, ETIMEDOUT);
+            ++expired;
+        } else if (waiting[i]->deadline_ms < nearest) {
+            nearest = waiting[i]->deadline_ms;
+        }
+    }
+    *wait_ms = nearest == UINT64_MAX ? 0 : nearest - now > INT_MAX ? INT_MAX : (int)(nearest - now);
+    return expired;
+}
+
+/* One pollfd per descriptor with an entry in flight: nfds stays within
+ * RLIMIT_NOFILE however many entries share a node. */
+static nfds_t pr_batch_pollfds(const struct pr_batch_command *commands, uint32_t count,
+                               struct pr_sg_request *const *waiting, struct pollfd *fds)
+{
+    nfds_t n = 0, k;
+    uint32_t i;
+
+    for (i = 0; i < count; ++i) {
+        int fd = pr_batch_fd(&commands[i]);
+
+        if (waiting[i] == NULL)
+            continue;
+        for (k = 0; k < n && fds[k].fd != fd; ++k)
+            ;
+        if (k < n)
+            continue;
+        fds[n].fd = fd;
+        fds[n].events = POLLIN;
+        fds[n].revents = 0;
+        ++n;
+    }
+    return n;
+}
+
 int pr_execute_batch(struct pr_batch_command *commands, uint32_t count)
 {
+    struct pr_sg_request **waiting;
     struct pollfd *fds;
-    uint8_t *queued;
-    uint32_t i, pending = 0;
+    uint8_t *synchronous;
+    uint32_t i, pending;
 
     if (commands == NULL && count > 0)
         return PR_ERR_ARGUMENT;
@@ -124,71 +182,51 @@ int pr_execute_batch(struct pr_batch_command *commands, uint32_t count)
             return PR_ERR_ARGUMENT;
     if (count == 0)
         return PR_OK;
-    queued = calloc(count, sizeof(*queued));
+    waiting = calloc(count, sizeof(*waiting));
     fds = calloc(count, sizeof(*fds));
-    if (queued == NULL || fds == NULL) {
-        free(queued);
+    synchronous = calloc(count, sizeof(*synchronous));
+    if (waiting == NULL || fds == NULL || synchronous == NULL) {
+        free(waiting);
         free(fds);
+        free(synchronous);
         return PR_ERR_OS;
     }
-    for (i = 0; i < count; ++i) {
-        struct pr_batch_command *command = &commands[i];
-        uint8_t cdb[PR_CDB_MAX];
-
-        memcpy(cdb, command->cdb, command->cdb_len);
-        memset(&command->result, 0, sizeof(command->result));
-        memcpy(command->result.cdb, cdb, command->cdb_len);
-        command->result.cdb_len = command->cdb_len;
-        command->rc = PR_OK;
-        if (pr_is_async_sg((int)command->device->handle) && pr_batch_submit(command, i)) {
-            queued[i] = 1;
-            ++pending;
-        }
-    }
+    pending = pr_batch_submit(commands, count, waiting, synchronous);
     /* Nodes without an asynchronous interface, while the others are in flight. */
     for (i = 0; i < count; ++i) {
         struct pr_batch_command *command = &commands[i];
 
-        if (!queued[i] && command->rc == PR_OK)
+        if (synchronous[i])
             command->rc = pr_execute(command->device, command->cdb, command->cdb_len,
                                      PR_DIR_FROM_DEVICE, command->data, command->data_len,
                                      command->timeout_ms, &command->result);
     }
     while (pending > 0) {
-        nfds_t n = 0;
-        int ready;
+        int wait_ms, ready;
+        nfds_t n;
 
-        for (i = 0; i < count; ++i) {
-            int fd = (int)commands[i].device->handle;
-            nfds_t k;
-
-            if (!queued[i])
-                continue;
-            for (k = 0; k < n && fds[k].fd != fd; ++k)
-                ;
-            if (k < n)
-                continue; /* one pollfd per descriptor: nfds stays within RLIMIT_NOFILE */
-            fds[n].fd = fd;
-            fds[n].events = POLLIN;
-            fds[n].revents = 0;
-            ++n;
-        }
-        /* No deadline of our own: each command carries its timeout, and the
-         * SCSI midlayer completes every command once its timeout expires. */
-        ready = poll(fds, n, -1);
+        pending -= pr_batch_expire(commands, count, waiting, &wait_ms);
+        if (pending == 0)
+            break;
+        n = pr_batch_pollfds(commands, count, waiting, fds);
+        ready = poll(fds, n, wait_ms);
         if (ready < 0) {
-            if (errno == EINTR)
-                continue;
-            for (i = 0; i < n; ++i)
-                pending -= pr_batch_fail_fd(commands, queued, count, fds[i].fd, errno);
+            /* A signal: hand control back (PR_ERR_INTERRUPTED) so that its
+             * handler can run; re-issuing the entry takes its request over. */
+            int rc = errno == EINTR ? PR_ERR_INTERRUPTED : PR_ERR_OS;
+            int error = errno == EINTR ? 0 : errno;
+
+            for (i = 0; i < count; ++i)
+                if (waiting[i] != NULL)
+                    pr_batch_give_up(&commands[i], &waiting[i], rc, error);
             break;
         }
-        for (i = 0; i < n && pending > 0; ++i) {
+        for (i = 0; i < n && pending > 0; ++i)
             if (fds[i].revents != 0)
-                pending -= pr_batch_collect(commands, queued, count, fds[i].fd);
-        }
+                pending -= pr_batch_collect(commands, count, waiting, fds[i].fd, fds[i].revents);
     }
-    free(queued);
+    free(waiting);
     free(fds);
+    free(synchronous);
     return PR_OK;
 }

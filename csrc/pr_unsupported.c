@@ -13,8 +13,10 @@ int pr_open(const char *path, uint32_t flags, struct pr_device *device, struct p
     (void)flags;
     if (result != NULL)
         memset(result, 0, sizeof(*result));
-    if (device != NULL)
+    if (device != NULL) {
         device->handle = -1;
+        device->queue = NULL;
+    }
     return PR_ERR_UNSUPPORTED;
 }
 
@@ -38,6 +40,14 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
     if (result != NULL)
         memset(result, 0, sizeof(*result));
     return PR_ERR_UNSUPPORTED;
+}
+
+/* Nothing here waits interruptibly, so there is never a command to resume. */
+int pr_resume(const struct pr_device *device, struct pr_result *result)
+{
+    (void)device;
+    (void)result;
+    return PR_ERR_ARGUMENT;
 }
 
 uint32_t pr_transport_layout(const struct pr_layout_field **fields)

@@ -66,7 +66,11 @@ ffibuilder.set_source(
         for name in (
             *_PORTABLE_SOURCES,
             _transport_source(),
-            "pr_poll_linux.c" if sys.platform.startswith("linux") else "pr_poll_fallback.c",
+            *(
+                ("pr_sg_queue.c", "pr_poll_linux.c")
+                if sys.platform.startswith("linux")
+                else ("pr_poll_fallback.c",)
+            ),
         )
     ],
     include_dirs=[str(_CSRC)],

@@ -260,28 +260,139 @@ def windows_os_error(code: int, message: str, path: str) -> OSError:
     return OSError(_WIN32_ERRNO.get(code, errno.EIO), f"{message} (Windows error {code})", path)
 
 
-def _raise_for_windows_error(
-    code: int, result: Any, *, device: str, command: str, cdb: bytes, is_out: bool
-) -> NoReturn:
-    """The storage PR IOCTLs answer with a Win32 error instead of a status."""
-    evidence: dict[str, Any] = {"device": device, "command": command, "cdb": cdb}
-    if code == ERROR_BUSY:
-        raise ReservationConflict("reservation conflict" + _HIDDEN_SENSE, **evidence)
-    if code == ERROR_INVALID_FUNCTION:
-        raise IllegalRequest(
-            "the device rejected the command (ILLEGAL REQUEST)" + _HIDDEN_SENSE, **evidence
-        )
-    if code in (ERROR_NOT_SUPPORTED, ERROR_INVALID_PARAMETER):
-        raise UnsupportedOperation(
+def _windows_error(code: int, result: Any, evidence: dict[str, Any]) -> Exception:
+    """A Win32 error of the Windows transports (GetLastError(), recorded by
+    csrc/pr_windows.c, which also decided whether the command was dispatched)."""
+    if result.transport == lib.PR_TRANSPORT_STORAGE_IOCTL and code in (
+        ERROR_NOT_SUPPORTED,
+        ERROR_INVALID_PARAMETER,
+    ):
+        return UnsupportedOperation(
             f"the storage PR IOCTL refused the command (Windows error {code}): "
             "the class driver does not support it; use transport='pass-through'",
             **evidence,
         )
-    if is_out and result.dispatched:
-        raise OutcomeUnknown(
-            f"Windows error {code} after dispatch; the PR OUT may have run", **evidence
-        ) from windows_os_error(code, command, device)
-    raise windows_os_error(code, command, device)
+    return windows_os_error(code, evidence["command"], evidence["device"])
+
+
+def _windows_status_error(result: Any, evidence: dict[str, Any]) -> PRError | None:
+    """The storage PR IOCTLs answer a SCSI status with a Win32 error and
+    consume the sense data; the C transport records the status it stands for
+    (ERROR_BUSY: RESERVATION CONFLICT, ERROR_INVALID_FUNCTION: CHECK CONDITION
+    with ILLEGAL REQUEST, classpnp's only mapping to STATUS_INVALID_DEVICE_REQUEST)."""
+    if not result.sense_hidden:
+        return None
+    if result.scsi_status == ScsiStatus.RESERVATION_CONFLICT:
+        return ReservationConflict(
+            "reservation conflict" + _HIDDEN_SENSE, status=result.scsi_status, **evidence
+        )
+    if result.scsi_status == ScsiStatus.CHECK_CONDITION:
+        return IllegalRequest(
+            "the device rejected the command (ILLEGAL REQUEST)" + _HIDDEN_SENSE,
+            status=result.scsi_status,
+            **evidence,
+        )
+    return None
+
+
+# What a core return code other than a device's answer means.
+_CORE_ERRORS = {
+    lib.PR_ERR_ARGUMENT: "the C core refused the request as invalid",
+    lib.PR_ERR_NOT_SCSI: "the device does not accept SCSI commands",
+}
+
+
+def may_have_run(rc: int, result: Any) -> bool:
+    """THE verdict for "did it reach the device", shared by every caller.
+
+    A command the C core handed to the device (``result.dispatched``, set by
+    the transport: sg write() accepted, SG_IO interrupted after queueing, a
+    Win32 error not known to happen before dispatch) may have run unless the
+    device answered it with a SCSI status.  TASK ABORTED is such an answer,
+    but it says that the command was cut short, not that it did nothing.
+    """
+    if not result.dispatched or rc == lib.PR_OK:
+        return False
+    if rc == lib.PR_ERR_STATUS:
+        return bool(result.scsi_status == ScsiStatus.TASK_ABORTED)
+    return True
+
+
+def error_for_result(
+    rc: int, result: Any, *, device: str, command: str, read_only: bool = False
+) -> Exception:
+    """The exception that describes a failed pr_* call, as the device or the
+    operating system reported it (never ``OutcomeUnknown``)."""
+    cdb = bytes(ffi.buffer(result.cdb, result.cdb_len))
+    evidence: dict[str, Any] = {"device": device, "command": command, "cdb": cdb}
+    windows = result.transport in (lib.PR_TRANSPORT_STORAGE_IOCTL, lib.PR_TRANSPORT_PASS_THROUGH)
+    if rc == lib.PR_ERR_OS and windows:
+        return _windows_error(result.os_error, result, evidence)
+    if rc in (lib.PR_ERR_OS, lib.PR_ERR_INTERRUPTED):
+        code = result.os_error or errno.EINTR
+        return _os_error(code, device, command, read_only)
+    if rc == lib.PR_ERR_UNSUPPORTED and result.transport == lib.PR_TRANSPORT_STORAGE_IOCTL:
+        return UnsupportedOperation(
+            "the storage PR IOCTLs cannot carry this command (only READ KEYS, READ "
+            "RESERVATION and PR OUT 0-6 with types 1, 3, 5, 6); use transport='auto' "
+            "or 'pass-through'",
+            **evidence,
+        )
+    if rc == lib.PR_ERR_UNSUPPORTED:
+        return UnsupportedPlatform(
+            "this platform has no SCSI pass-through backend", device=device, command=command
+        )
+    if rc == lib.PR_ERR_MALFORMED:
+        return MalformedResponse("response violates the SPC format", **evidence)
+    if rc == lib.PR_ERR_SHORT:
+        return ResponseTruncated(
+            f"the response needs {result.needed} bytes", needed=result.needed, **evidence
+        )
+    if rc in _CORE_ERRORS:
+        return ValueError(f"{command}: {_CORE_ERRORS[rc]}; nothing was sent")
+    if rc == lib.PR_ERR_STATUS and windows:
+        hidden = _windows_status_error(result, evidence)
+        if hidden is not None:
+            return hidden
+    sense_data = bytes(ffi.buffer(result.sense, result.sense_len))
+    sense = decode_sense(sense_data)
+    cls, message = _classify(
+        rc, result.scsi_status, result.host_status, result.driver_status, sense
+    )
+    return cls(
+        message,
+        status=result.scsi_status,
+        host_status=result.host_status,
+        driver_status=result.driver_status,
+        sense_data=sense_data,
+        sense=sense,
+        **evidence,
+    )
+
+
+def outcome_unknown(cause: BaseException, *, device: str, command: str, cdb: bytes) -> OutcomeUnknown:
+    """``OutcomeUnknown`` for a PR OUT that may have run, ``cause`` kept as
+    ``__cause__`` (and its status bytes, when the device sent any)."""
+    evidence: dict[str, Any] = {}
+    if isinstance(cause, PRError):
+        evidence = {
+            "status": cause.status,
+            "host_status": cause.host_status,
+            "driver_status": cause.driver_status,
+            "sense_data": cause.sense_data,
+            "sense": cause.sense,
+        }
+    reason = cause.message if isinstance(cause, PRError) else str(cause) or type(cause).__name__
+    unknown = OutcomeUnknown(
+        f"{reason}; the PR OUT was submitted and may have run (it is never resent: "
+        "read the state and decide)",
+        device=device,
+        command=command,
+        cdb=cdb,
+        **evidence,
+    )
+    unknown.__cause__ = cause
+    return unknown
 
 
 def raise_for_result(
@@ -295,67 +406,14 @@ def raise_for_result(
 ) -> NoReturn:
     """Raise the exception that describes a failed pr_* call.
 
-    ``result`` is the ``struct pr_result *`` the call filled.  For a PERSISTENT
-    RESERVE OUT whose execution cannot be known, the exception is
-    ``OutcomeUnknown`` with the underlying error as its cause.
+    ``result`` is the ``struct pr_result *`` the call filled.  A PERSISTENT
+    RESERVE OUT that may have run (``may_have_run``) raises ``OutcomeUnknown``
+    with the underlying error as its cause.
     """
-    cdb = bytes(ffi.buffer(result.cdb, result.cdb_len))
-    windows = result.transport in (lib.PR_TRANSPORT_STORAGE_IOCTL, lib.PR_TRANSPORT_PASS_THROUGH)
-    if rc == lib.PR_ERR_OS and windows:
-        _raise_for_windows_error(
-            result.os_error, result, device=device, command=command, cdb=cdb, is_out=is_out
-        )
-    if rc == lib.PR_ERR_OS:
-        code = result.os_error
-        if is_out and result.dispatched:
-            raise OutcomeUnknown(
-                f"interrupted after dispatch ({os.strerror(code)}); the PR OUT may have run",
-                device=device,
-                command=command,
-                cdb=cdb,
-            ) from _os_error(code, device, command, read_only)
-        raise _os_error(code, device, command, read_only)
-    if rc == lib.PR_ERR_UNSUPPORTED and result.transport == lib.PR_TRANSPORT_STORAGE_IOCTL:
-        raise UnsupportedOperation(
-            "the storage PR IOCTLs cannot carry this command (only READ KEYS, READ "
-            "RESERVATION and PR OUT 0-6 with types 1, 3, 5, 6); use transport='auto' "
-            "or 'pass-through'",
-            device=device,
-            command=command,
-            cdb=cdb,
-        )
-    if rc == lib.PR_ERR_UNSUPPORTED:
-        raise UnsupportedPlatform(
-            "this platform has no SCSI pass-through backend", device=device, command=command
-        )
-    sense_data = bytes(ffi.buffer(result.sense, result.sense_len))
-    sense = decode_sense(sense_data)
-    cls, message = _classify(
-        rc, result.scsi_status, result.host_status, result.driver_status, sense
-    )
-    error = cls(
-        message,
-        device=device,
-        command=command,
-        cdb=cdb,
-        status=result.scsi_status,
-        host_status=result.host_status,
-        driver_status=result.driver_status,
-        sense_data=sense_data,
-        sense=sense,
-    )
-    if is_out and isinstance(error, (CommandTimeout, TransportError, TaskAborted)):
-        raise OutcomeUnknown(
-            f"{message}; the PR OUT may have run",
-            device=device,
-            command=command,
-            cdb=cdb,
-            status=error.status,
-            host_status=error.host_status,
-            driver_status=error.driver_status,
-            sense_data=sense_data,
-            sense=sense,
-        ) from error
+    error = error_for_result(rc, result, device=device, command=command, read_only=read_only)
+    if is_out and may_have_run(rc, result):
+        cdb = bytes(ffi.buffer(result.cdb, result.cdb_len))
+        raise outcome_unknown(error, device=device, command=command, cdb=cdb)
     raise error
 
 
