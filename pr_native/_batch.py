@@ -4,8 +4,8 @@
 ``pr_execute_batch()`` (csrc/pr_poll_linux.c on Linux: the sg driver's
 asynchronous interface; csrc/pr_poll_fallback.c elsewhere) with the GIL
 released.  Each Device's lock is held for the whole batch, so no other thread
-uses its descriptor meanwhile.  Used by ``pr_native.poll`` and, for the raw
-response bytes, by the command line.
+uses its descriptor meanwhile.  Used by ``pr_native.poll`` and by the
+sg_persist mode's INQUIRY.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
+from . import _prin
 from . import cdb as _cdb
 from ._native import ffi, lib
 from .constants import PRInAction
 from .device import Device
-from .errors import raise_for_result
+from .errors import error_for_result
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,26 @@ def pr_in_command(device: Device, action: PRInAction, allocation: int) -> Comman
 def execute(commands: Sequence[Command], timeout_ms: int) -> list[Outcome]:
     """Run every command (concurrently where the platform can) and return one
     Outcome per command, in order.  Never raises for a failed command: its
-    exception (as ``Device`` would raise it) is in ``Outcome.error``."""
+    exception (as ``Device`` would raise it) is in ``Outcome.error``.
+
+    A command whose wait a signal ended is issued again once the signal's
+    handler has run (``_prin.interrupted``); the C core then takes the request
+    still in flight over instead of queueing another."""
+    outcomes: list[Outcome | None] = [None] * len(commands)
+    todo = list(range(len(commands)))
+    while todo:
+        again = []
+        for i, rc, result, data in _run([commands[i] for i in todo], timeout_ms):
+            if _prin.interrupted(rc, result):
+                again.append(todo[i])
+            else:
+                outcomes[todo[i]] = _outcome(rc, result, data, commands[todo[i]])
+        todo = again
+    return [o for o in outcomes if o is not None]
+
+
+def _run(commands: Sequence[Command], timeout_ms: int) -> list[tuple[int, int, Any, Any]]:
+    """One pr_execute_batch() call: (index, rc, result, buffer) per command."""
     if not commands:
         return []
     batch = ffi.new("struct pr_batch_command[]", len(commands))
@@ -68,17 +89,11 @@ def execute(commands: Sequence[Command], timeout_ms: int) -> list[Outcome]:
         rc = lib.pr_execute_batch(batch, len(commands))
     if rc != lib.PR_OK:
         raise ValueError("the C core rejected the batch")
-    return [
-        _outcome(entry, command, buffer) for entry, command, buffer in zip(batch, commands, buffers)
-    ]
+    return [(i, batch[i].rc, batch[i].result, buffers[i]) for i in range(len(commands))]
 
 
-def _outcome(entry: object, command: Command, buffer: object) -> Outcome:
-    result = entry.result  # type: ignore[attr-defined]
-    rc = entry.rc  # type: ignore[attr-defined]
+def _outcome(rc: int, result: Any, buffer: Any, command: Command) -> Outcome:
     if rc == lib.PR_OK:
         return Outcome(bytes(ffi.buffer(buffer, result.transferred)), None)
-    try:
-        raise_for_result(rc, result, device=command.device.path, command=command.name, is_out=False)
-    except Exception as error:  # raise_for_result always raises: keep what it raised
-        return Outcome(b"", error)
+    error = error_for_result(rc, result, device=command.device.path, command=command.name)
+    return Outcome(b"", error)

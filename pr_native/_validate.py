@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from ._native import lib
 from .constants import SENDABLE_TYPES, ReservationType
 from .transport_id import TransportID
 
@@ -60,9 +61,34 @@ def timeout_ms(value: object, name: str = "timeout") -> int:
     return max(1, math.ceil(value * 1000))
 
 
+_TRANSPORT_ID_MIN = 24  # SPC-4 7.6.4.1: every TransportID is at least 24 bytes
+_ISCSI = 5
+
+
+def _transport_id_problem(raw: bytes) -> str | None:
+    """What makes ``raw`` an invalid TransportID (SPC-4 7.6.4), or None."""
+    if len(raw) < _TRANSPORT_ID_MIN:
+        return f"{len(raw)} bytes, a TransportID has at least {_TRANSPORT_ID_MIN}"
+    if len(raw) > lib.PR_TRANSPORT_ID_MAX:
+        return f"{len(raw)} bytes, a TransportID has at most {lib.PR_TRANSPORT_ID_MAX}"
+    if len(raw) % 4:
+        return f"{len(raw)} bytes, not a multiple of 4"
+    if raw[0] & 0x0F == _ISCSI:
+        announced = 4 + int.from_bytes(raw[2:4], "big")
+        if announced != len(raw):
+            return f"ADDITIONAL LENGTH announces {announced} bytes, the TransportID has {len(raw)}"
+    elif raw[0] >> 6 == 0 and len(raw) != _TRANSPORT_ID_MIN:
+        return f"{len(raw)} bytes, format code 00b is exactly {_TRANSPORT_ID_MIN}"
+    return None
+
+
 def transport_id(value: object, name: str) -> TransportID:
+    """A TransportID whose bytes SPC allows: nothing wrong is ever sent."""
     if not isinstance(value, TransportID) or type(value) is TransportID:
         raise TypeError(f"{name} must be a TransportID, not {type(value).__name__}")
+    problem = _transport_id_problem(value.to_bytes())
+    if problem is not None:
+        raise ValueError(f"{name} is not a valid TransportID (SPC-4 7.6.4): {problem}")
     return value
 
 

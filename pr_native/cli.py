@@ -58,7 +58,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, NoReturn
 
-from . import _batch, _json, _validate, cdb, exporter, sg_persist_cli, watch
+from . import _json, _validate, exporter, sg_persist_cli, watch
 from ._out_request import OutRequest
 from ._sgtext import hex_lines
 from .constants import SENDABLE_TYPES, PRInAction, PROutAction, ReservationType
@@ -226,12 +226,6 @@ _IN_HELP = {
     "report-capabilities": "REPORT CAPABILITIES: supported PR features and types",
     "read-full-status": "READ FULL STATUS: every registration with its initiator port",
 }
-_DECODERS: dict[PRInAction, Callable[[bytes], Any]] = {
-    PRInAction.READ_KEYS: cdb.decode_read_keys,
-    PRInAction.READ_RESERVATION: cdb.decode_read_reservation,
-    PRInAction.REPORT_CAPABILITIES: cdb.decode_report_capabilities,
-    PRInAction.READ_FULL_STATUS: cdb.decode_read_full_status,
-}
 _READERS: dict[PRInAction, Callable[[Device], Any]] = {
     PRInAction.READ_KEYS: Device.read_keys,
     PRInAction.READ_RESERVATION: Device.read_reservation,
@@ -244,15 +238,6 @@ _TO_JSON: dict[PRInAction, Callable[[Any], dict[str, Any]]] = {
     PRInAction.REPORT_CAPABILITIES: _json.capabilities,
     PRInAction.READ_FULL_STATUS: _json.full_status,
 }
-
-
-def read_raw(device: Device, action: PRInAction, allocation: int = 65535) -> bytes:
-    """One PR IN with ``allocation`` bytes; the response bytes as transferred."""
-    command = _batch.pr_in_command(device, action, allocation)
-    (outcome,) = _batch.execute([command], int(device.timeout * 1000))
-    if outcome.error is not None:
-        raise outcome.error
-    return outcome.data
 
 
 def _text(action: PRInAction, result: Any) -> list[str]:
@@ -284,8 +269,7 @@ def _run_in(args: argparse.Namespace, out: Output) -> int:
     action = _IN_ACTIONS[args.command]
     with _open(args) as device:
         if args.hex:
-            raw = read_raw(device, action)
-            result = _DECODERS[action](raw)
+            result, raw = device._read_with_response(action)
         else:
             raw, result = b"", _READERS[action](device)
     data = _TO_JSON[action](result)

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import sys
 import threading
 import weakref
 from typing import Any, Callable, TypeVar
 
-from . import _decode, _validate
+from . import _decode, _prin, _validate
+from . import cdb as _cdb
 from ._native import ffi, lib
 from .constants import PRInAction, PROutAction, ReservationType, Scope
 from .errors import (
-    MalformedResponse,
     ResponseTruncated,
+    UnsupportedOperation,
     UnsupportedPlatform,
+    outcome_unknown,
     raise_for_result,
     windows_os_error,
 )
@@ -29,12 +32,9 @@ from .transport_id import TransportID
 
 _T = TypeVar("_T")
 
-_INITIAL_CAPACITY = 4096
 _KEY_SIZE = 8
 _MIN_DESCRIPTOR_SIZE = 24  # READ FULL STATUS descriptor without its TransportID
 _SPEC_I_PT_HEADER = 28
-# The largest READ FULL STATUS descriptor: 24 bytes and an iSCSI TransportID.
-_MAX_FULL_STATUS_DESCRIPTOR = _MIN_DESCRIPTOR_SIZE + lib.PR_TRANSPORT_ID_MAX
 # Device(transport=...) on Windows: both IOCTL families, chosen per command,
 # or one forced.
 _TRANSPORT_FLAGS = {
@@ -64,7 +64,53 @@ def _open_error(code: int, path: str) -> OSError:
         hint = "; PR commands need read-write access to the device node (root, or its group)"
     elif code == errno.ENOENT:
         hint = "; no such device node"
+    elif code == errno.EBUSY and _is_tape(path):
+        # st allows one opener at a time, and rewinds /dev/stN when it closes.
+        hint = (
+            "; the tape drive is open elsewhere (st allows one opener): reach tape "
+            "drives through their /dev/sgN node, or /dev/nstN, which does not rewind"
+        )
     return OSError(code, f"cannot open SCSI device: {os.strerror(code)}{hint}", path)
+
+
+def _is_tape(path: str) -> bool:
+    name = os.path.basename(path)
+    return name.startswith(("st", "nst")) and name.lstrip("nst")[:1].isdigit()
+
+
+def _signal_handlers_run_here() -> None:
+    """Entering a Python function is where CPython runs pending signal handlers."""
+
+
+def multipath_paths(path: str) -> tuple[str, ...] | None:
+    """The path devices (``/dev/sdX``) under a device-mapper node, or None when
+    ``path`` is not one (Linux: /sys/dev/block/MAJ:MIN/dm and .../slaves)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISBLK(st.st_mode):
+        return None
+    sysfs = f"/sys/dev/block/{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    if not os.path.isdir(f"{sysfs}/dm"):
+        return None
+    try:
+        slaves = sorted(os.listdir(f"{sysfs}/slaves"))
+    except OSError:
+        slaves = []
+    return tuple(f"/dev/{name}" for name in slaves)
+
+
+def _multipath_refusal(command: str, path: str, paths: tuple[str, ...]) -> UnsupportedOperation:
+    # SG_IO on a dm node goes down one path: a REGISTER there covers one
+    # I_T nexus, and every other path then gets RESERVATION CONFLICT.
+    listed = ", ".join(paths) if paths else "none found"
+    return UnsupportedOperation(
+        f"{path} is a device-mapper (multipath) node: a PR OUT through it would reach one "
+        f"path only; nothing was sent.  Send it on each path instead ({listed})",
+        device=path,
+        command=command,
+    )
 
 
 class Device:
@@ -114,8 +160,9 @@ class Device:
         self._capabilities_out = ffi.new("struct pr_capabilities *")
         self._full_status_out = ffi.new("struct pr_full_status *")
         self._registrants: Any = None
-        self._full_status_unsure = False
-        self._allocate(_INITIAL_CAPACITY)
+        self._keep_response = False
+        self._response = b""
+        self._allocate(_prin.INITIAL_ALLOCATION)
         flags = _TRANSPORT_FLAGS[transport] | (lib.PR_OPEN_READ_ONLY if self._read_only else 0)
         rc = lib.pr_open(os.fsencode(self._path), flags, self._device, self._result)
         if rc == lib.PR_ERR_UNSUPPORTED:
@@ -136,6 +183,7 @@ class Device:
         if rc != lib.PR_OK:
             raise _open_error(self._result.os_error, self._path)
         self._closer = weakref.finalize(self, lib.pr_close, self._device)
+        self._multipath_paths = multipath_paths(self._path) if sys.platform == "linux" else None
 
     # -- housekeeping ------------------------------------------------------
 
@@ -203,78 +251,49 @@ class Device:
     def _pr_in(
         self,
         action: PRInAction,
-        timeout: float | None,
+        timeout_ms: int,
         issue: Callable[[int], int],
         decode: Callable[[], _T],
-        has_room: Callable[[int], bool] | None = None,
-    ) -> _T:
-        timeout_ms = self._timeout_for(timeout)
-        with self._lock:
-            self._check_open()
-            while True:
-                rc = issue(timeout_ms)
-                allocated = min(self._capacity, lib.PR_ALLOCATION_MAX)
-                if rc == lib.PR_OK and has_room is not None and not has_room(allocated):
-                    if allocated < lib.PR_ALLOCATION_MAX:
-                        self._allocate(min(lib.PR_ALLOCATION_MAX, 2 * self._capacity))
-                        continue
-                    self._full_status_unsure = True
-                if rc == lib.PR_OK:
-                    return decode()
-                if rc == lib.PR_ERR_SHORT:
-                    self._grow(action)
-                elif rc == lib.PR_ERR_MALFORMED:
-                    raise MalformedResponse(
-                        "response violates the SPC format",
-                        device=self._path,
-                        command=_in_name(action),
-                        cdb=bytes(ffi.buffer(self._result.cdb, self._result.cdb_len)),
+        may_be_cut: Callable[[int], bool] | None = None,
+    ) -> tuple[_T, bool]:
+        """The one PR IN path of a Device (its lock held): issue, re-read
+        until the response is whole (the sizing rules of ``_prin``), decode.
+        Returns the result and whether it may still be cut short (READ FULL
+        STATUS at the 65535-byte limit: ``may_be_cut``).  The decoded
+        response's bytes stay in ``_response`` when ``_keep_response`` is set."""
+        self._check_open()
+        command = _in_name(action)
+        while True:
+            rc = issue(timeout_ms)
+            allocated = min(self._capacity, lib.PR_ALLOCATION_MAX)
+            if rc == lib.PR_OK:
+                cut = may_be_cut is not None and may_be_cut(allocated)
+                if cut and allocated < lib.PR_ALLOCATION_MAX:
+                    self._allocate(min(lib.PR_ALLOCATION_MAX, 2 * self._capacity))
+                    continue
+                if self._keep_response:
+                    self._response = bytes(ffi.buffer(self._buffer, self._result.transferred))
+                return decode(), cut
+            if rc == lib.PR_ERR_SHORT:
+                self._allocate(
+                    _prin.next_allocation(
+                        allocated, self._result.needed, device=self._path, command=command
                     )
-                elif not self._interrupted(rc):
-                    # PR IN changes nothing, so an interrupted one is simply re-issued.
-                    raise_for_result(
-                        rc,
-                        self._result,
-                        device=self._path,
-                        command=_in_name(action),
-                        is_out=False,
-                        read_only=self._read_only,
-                    )
+                )
+            elif not _prin.interrupted(rc, self._result):
+                raise_for_result(
+                    rc,
+                    self._result,
+                    device=self._path,
+                    command=command,
+                    is_out=False,
+                    read_only=self._read_only,
+                )
 
-    def _interrupted(self, rc: int) -> bool:
-        """A signal interrupted SG_IO (EINTR): sg orphans the request."""
-        return bool(
-            rc == lib.PR_ERR_OS
-            and self._result.transport == lib.PR_TRANSPORT_SG_IO
-            and self._result.os_error == errno.EINTR
-        )
-
-    def _grow(self, action: PRInAction) -> None:
-        """Make room for the whole response (SPC-4 6.15.1: the device truncates
-        to ALLOCATION LENGTH, ADDITIONAL LENGTH still says the full size)."""
-        needed = self._result.needed
-        allocated = min(self._capacity, lib.PR_ALLOCATION_MAX)
-        if needed <= allocated:
-            raise MalformedResponse(
-                f"device announced {needed} bytes but transferred "
-                f"{self._result.transferred} of {allocated} allowed",
-                device=self._path,
-                command=_in_name(action),
-            )
-        if allocated == lib.PR_ALLOCATION_MAX:
-            raise ResponseTruncated(
-                f"the response needs {needed} bytes, more than the 65535 a PR IN can return",
-                needed=needed,
-                device=self._path,
-                command=_in_name(action),
-            )
-        self._allocate(min(lib.PR_ALLOCATION_MAX, max(needed, 2 * self._capacity)))
-
-    def read_keys(self, *, timeout: float | None = None) -> Registrations:
-        """READ KEYS: the PR generation and every registered key."""
+    def _read_keys(self, timeout_ms: int) -> Registrations:
         return self._pr_in(
             PRInAction.READ_KEYS,
-            timeout,
+            timeout_ms,
             lambda ms: lib.pr_read_keys(
                 self._device,
                 self._buffer,
@@ -286,29 +305,49 @@ class Device:
                 self._result,
             ),
             lambda: _decode.registrations(self._keys_out, self._keys),
-        )
+        )[0]
+
+    def read_keys(self, *, timeout: float | None = None) -> Registrations:
+        """READ KEYS: the PR generation and every registered key."""
+        timeout_ms = self._timeout_for(timeout)
+        with self._lock:
+            return self._read_keys(timeout_ms)
 
     def read_reservation(self, *, timeout: float | None = None) -> ReservationStatus:
         """READ RESERVATION: the PR generation and the reservation, if any."""
-        return self._pr_in(
-            PRInAction.READ_RESERVATION,
-            timeout,
-            lambda ms: lib.pr_read_reservation(
-                self._device, self._buffer, self._capacity, ms, self._reservation_out, self._result
-            ),
-            lambda: _decode.reservation_status(self._reservation_out),
-        )
+        timeout_ms = self._timeout_for(timeout)
+        with self._lock:
+            return self._pr_in(
+                PRInAction.READ_RESERVATION,
+                timeout_ms,
+                lambda ms: lib.pr_read_reservation(
+                    self._device,
+                    self._buffer,
+                    self._capacity,
+                    ms,
+                    self._reservation_out,
+                    self._result,
+                ),
+                lambda: _decode.reservation_status(self._reservation_out),
+            )[0]
 
     def report_capabilities(self, *, timeout: float | None = None) -> Capabilities:
         """REPORT CAPABILITIES: which PR features and types the device supports."""
-        return self._pr_in(
-            PRInAction.REPORT_CAPABILITIES,
-            timeout,
-            lambda ms: lib.pr_report_capabilities(
-                self._device, self._buffer, self._capacity, ms, self._capabilities_out, self._result
-            ),
-            lambda: _decode.capabilities(self._capabilities_out),
-        )
+        timeout_ms = self._timeout_for(timeout)
+        with self._lock:
+            return self._pr_in(
+                PRInAction.REPORT_CAPABILITIES,
+                timeout_ms,
+                lambda ms: lib.pr_report_capabilities(
+                    self._device,
+                    self._buffer,
+                    self._capacity,
+                    ms,
+                    self._capabilities_out,
+                    self._result,
+                ),
+                lambda: _decode.capabilities(self._capabilities_out),
+            )[0]
 
     def read_full_status(self, *, timeout: float | None = None) -> FullStatus:
         """READ FULL STATUS: every registration with its I_T nexus (TransportID),
@@ -319,38 +358,41 @@ class Device:
         response cannot be told from a complete one.  The response is
         therefore re-read with a larger allocation until the largest possible
         descriptor would still have fitted; at the 65535-byte limit the
-        registrant count is checked against READ KEYS instead.
+        registrant count is checked against READ KEYS instead (all under the
+        device's lock, so no other thread's command comes in between).
         """
-        for _ in range(3):
-            self._full_status_unsure = False
-            status = self._read_full_status_once(timeout)
-            if not self._full_status_unsure:
+        timeout_ms = self._timeout_for(timeout)
+        command = _in_name(PRInAction.READ_FULL_STATUS)
+        with self._lock:
+            for _ in range(3):
+                status, may_be_cut = self._read_full_status(timeout_ms)
+                if not may_be_cut:
+                    return status
+                keys = self._read_keys(timeout_ms)
+                if keys.generation != status.generation:
+                    continue  # registrations changed in between: read both again
+                if len(keys.keys) > len(status.registrants):
+                    raise ResponseTruncated(
+                        f"READ FULL STATUS lists {len(status.registrants)} of "
+                        f"{len(keys.keys)} registrations within 65535 bytes",
+                        needed=lib.PR_ALLOCATION_MAX + 1,
+                        device=self._path,
+                        command=command,
+                    )
                 return status
-            keys = self.read_keys(timeout=timeout)
-            if keys.generation != status.generation:
-                continue  # registrations changed in between: read both again
-            if len(keys.keys) > len(status.registrants):
-                raise ResponseTruncated(
-                    f"READ FULL STATUS lists {len(status.registrants)} of "
-                    f"{len(keys.keys)} registrations within 65535 bytes",
-                    needed=lib.PR_ALLOCATION_MAX + 1,
-                    device=self._path,
-                    command=_in_name(PRInAction.READ_FULL_STATUS),
-                )
-            return status
         raise ResponseTruncated(
             "registrations kept changing while READ FULL STATUS was checked",
             needed=lib.PR_ALLOCATION_MAX + 1,
             device=self._path,
-            command=_in_name(PRInAction.READ_FULL_STATUS),
+            command=command,
         )
 
-    def _read_full_status_once(self, timeout: float | None) -> FullStatus:
+    def _read_full_status(self, timeout_ms: int) -> tuple[FullStatus, bool]:
         if self._registrants is None:
             self._registrants = self._registrants_for(self._capacity)
         return self._pr_in(
             PRInAction.READ_FULL_STATUS,
-            timeout,
+            timeout_ms,
             lambda ms: lib.pr_read_full_status(
                 self._device,
                 self._buffer,
@@ -366,11 +408,61 @@ class Device:
                 self._registrants,
                 ffi.buffer(self._buffer, self._result.transferred)[:],
             ),
-            lambda allocated: (
-                allocated - 8 - self._full_status_out.additional_length
-                >= _MAX_FULL_STATUS_DESCRIPTOR
+            lambda allocated: _prin.full_status_may_be_cut(
+                allocated, self._full_status_out.additional_length
             ),
         )
+
+    def _read_with_response(self, action: PRInAction) -> tuple[Any, bytes]:
+        """The reader of ``action`` (the whole path above), and the bytes of
+        the response it decoded: for the command line's ``--hex``."""
+        readers: dict[PRInAction, Callable[[], Any]] = {
+            PRInAction.READ_KEYS: self.read_keys,
+            PRInAction.READ_RESERVATION: self.read_reservation,
+            PRInAction.REPORT_CAPABILITIES: self.report_capabilities,
+            PRInAction.READ_FULL_STATUS: self.read_full_status,
+        }
+        with self._lock:
+            self._keep_response, self._response = True, b""
+        try:
+            result = readers[action]()
+            return result, self._response
+        finally:
+            with self._lock:
+                self._keep_response = False
+
+    def _read_response(self, action: PRInAction, allocation: int, timeout_ms: int) -> bytes:
+        """One PR IN with exactly ``allocation`` bytes allowed and no re-read:
+        the bytes as transferred, for sg_persist's ``-l`` (the sg-persist mode
+        formats them from the C decoders)."""
+        allocation = _validate.uint(allocation, 16, "allocation")
+        with self._lock:
+            self._check_open()
+            if allocation > self._capacity:
+                self._allocate(allocation)
+            cdb = _cdb.pr_in_cdb(action, allocation)
+            while True:
+                rc = lib.pr_execute(
+                    self._device,
+                    cdb,
+                    len(cdb),
+                    lib.PR_DIR_FROM_DEVICE,
+                    self._buffer,
+                    allocation,
+                    timeout_ms,
+                    self._result,
+                )
+                if rc == lib.PR_OK:
+                    return bytes(ffi.buffer(self._buffer, self._result.transferred))
+                if not _prin.interrupted(rc, self._result):
+                    raise_for_result(
+                        rc,
+                        self._result,
+                        device=self._path,
+                        command=_in_name(action),
+                        is_out=False,
+                        read_only=self._read_only,
+                    )
 
     # -- PERSISTENT RESERVE OUT --------------------------------------------
 
@@ -389,6 +481,13 @@ class Device:
         transport_ids: bytes = b"",
     ) -> None:
         timeout_ms = self._timeout_for(timeout)
+        command = _out_name(action)
+        if self._read_only:
+            raise ValueError(
+                f"{command}: the device was opened with read_only=True; nothing was sent"
+            )
+        if self._multipath_paths is not None:
+            raise _multipath_refusal(command, self._path, self._multipath_paths)
         with self._lock:
             self._check_open()
             needed = _SPEC_I_PT_HEADER + len(transport_ids)
@@ -407,16 +506,34 @@ class Device:
             request.aptpl = aptpl
             request.all_target_ports = all_target_ports
             request.unregister = unregister
-            rc = lib.pr_out(
-                self._device, request, self._buffer, self._capacity, timeout_ms, self._result
-            )
-            request.transport_ids = ffi.NULL
+            self._result.dispatched = 0
+            try:
+                rc = lib.pr_out(
+                    self._device, request, self._buffer, self._capacity, timeout_ms, self._result
+                )
+                request.transport_ids = ffi.NULL
+                while rc == lib.PR_ERR_INTERRUPTED:
+                    # A signal ended the wait; the command is still in flight.
+                    # Its handler runs here (a Python-level call), then the
+                    # wait goes on for the same request: nothing is resent.
+                    _signal_handlers_run_here()
+                    rc = lib.pr_resume(self._device, self._result)
+            except BaseException as interruption:  # KeyboardInterrupt, a handler's exception
+                request.transport_ids = ffi.NULL
+                if not self._result.dispatched:
+                    raise
+                raise outcome_unknown(
+                    interruption,
+                    device=self._path,
+                    command=command,
+                    cdb=bytes(ffi.buffer(self._result.cdb, self._result.cdb_len)),
+                ) from interruption
             if rc != lib.PR_OK:
                 raise_for_result(
                     rc,
                     self._result,
                     device=self._path,
-                    command=_out_name(action),
+                    command=command,
                     is_out=True,
                     read_only=self._read_only,
                 )

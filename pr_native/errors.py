@@ -370,7 +370,9 @@ def error_for_result(
     )
 
 
-def outcome_unknown(cause: BaseException, *, device: str, command: str, cdb: bytes) -> OutcomeUnknown:
+def outcome_unknown(
+    cause: BaseException, *, device: str, command: str, cdb: bytes
+) -> OutcomeUnknown:
     """``OutcomeUnknown`` for a PR OUT that may have run, ``cause`` kept as
     ``__cause__`` (and its status bytes, when the device sent any)."""
     evidence: dict[str, Any] = {}

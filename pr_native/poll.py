@@ -25,9 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Callable, Union
 
-from . import _batch, _validate
+from . import _batch, _prin, _validate
 from . import cdb as _cdb
-from ._native import lib
 from .constants import PRInAction
 from .device import Device
 from .errors import PRError, ResponseTruncated
@@ -46,7 +45,6 @@ _DECODERS: dict[PRInAction, Callable[[bytes], Registrations | ReservationStatus]
 }
 _Decoded = dict[PRInAction, Union[Registrations, ReservationStatus]]
 
-_INITIAL_ALLOCATION = 8192  # room for 1023 keys; a longer list is re-read
 _GONE = (errno.ENODEV, errno.ENXIO, errno.ENOENT, errno.EBADF)
 
 
@@ -161,7 +159,7 @@ class Poller:
         """Run the round and decode each response once, re-reading any that
         filled its allocation while its ADDITIONAL LENGTH asks for more."""
         data: dict[int, _Decoded | Exception] = {i: {} for i in ready}
-        todo = [(i, action, _INITIAL_ALLOCATION) for i in ready for action in self._actions]
+        todo = [(i, action, _prin.INITIAL_ALLOCATION) for i in ready for action in self._actions]
         while todo:
             commands = [
                 _batch.pr_in_command(self._device(i), action, allocation)
@@ -179,17 +177,21 @@ class Poller:
                 try:
                     got[action] = _DECODERS[action](outcome.data)
                 except ResponseTruncated as short:
-                    filled = len(outcome.data) == allocation
-                    if filled and allocation < lib.PR_ALLOCATION_MAX:
-                        again.append((i, action, min(lib.PR_ALLOCATION_MAX, short.needed)))
-                        continue
-                    short.device = self._paths[i]  # beyond 65535 bytes, or sent short
-                    data[i] = short
+                    try:
+                        again.append((i, action, self._reread(i, action, allocation, short)))
+                    except PRError as error:  # beyond 65535 bytes, or sent short
+                        data[i] = error
                 except PRError as error:  # MalformedResponse
                     error.device = self._paths[i]
                     data[i] = error
             todo = again
         return data
+
+    def _reread(self, i: int, action: PRInAction, allocation: int, short: ResponseTruncated) -> int:
+        command = _batch.pr_in_command(self._device(i), action, allocation).name
+        return _prin.next_allocation(
+            allocation, short.needed, device=self._paths[i], command=command
+        )
 
     def _device(self, i: int) -> Device:
         device = self._open[i]

@@ -56,6 +56,7 @@ class FakeLib:
     opened: list[tuple[bytes, int]] = field(default_factory=list)
     open_rc: int = 0
     open_errno: int = 0
+    resumed: int = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -112,6 +113,13 @@ class FakeLib:
 
     def pr_test_unit_ready(self, *args: Any) -> int:
         return self._run("pr_test_unit_ready", args, args[1])
+
+    def pr_resume(self, device: Any, result: Any) -> int:
+        """Waiting on for the last call's command: the next reply, no new call."""
+        self.resumed += 1
+        if not self.replies:
+            raise AssertionError("unexpected resume")
+        return self.replies.pop(0)(self.calls[-1], result)
 
     def pr_execute(self, *args: Any) -> int:
         raise AssertionError("Device must not call pr_execute directly")

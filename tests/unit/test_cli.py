@@ -233,17 +233,16 @@ def test_read_reservation_json_and_text(
     assert "reservation held with key 0xa1" in out
 
 
-def test_hex_gives_the_raw_response(
-    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, fake_batch: FakeBatch
-) -> None:
+def test_hex_gives_the_raw_response(capsys: pytest.CaptureFixture[str], fake_lib: FakeLib) -> None:
+    """--hex goes through Device's one PR IN path and shows the bytes it decoded."""
     response = bytes.fromhex(f"00 00 00 2a 00 00 00 08 {K1}")
-    fake_batch.answers.append(response)
+    fake_lib.replies.append(data(response))
     code, doc = run_json(capsys, "read-keys", "/dev/sg-fake", "--hex")
     assert code == 0
     assert doc["result"]["raw"] == response.hex()
     assert doc["result"]["keys"] == ["0x" + K1]
-    (sent,) = fake_batch.sent
-    assert sent[1] == bytes.fromhex("5e 00 00 00 00 00 00 ff ff 00")
+    (call,) = fake_lib.calls
+    assert call.name == "pr_read_keys"
 
 
 # -- errors ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from pr_native import (
     TransportError,
     UnitAttention,
     UnitAttentionCondition,
+    UnsupportedOperation,
 )
 from pr_native._native import lib
 
@@ -367,11 +368,19 @@ def test_permission_denied_hints_at_cap_sys_rawio(device: Device, fake_lib: Fake
     assert info.value.filename == "/dev/sg-fake"
 
 
+def test_read_only_device_refuses_pr_out_before_io(fake_lib: FakeLib) -> None:
+    dev = Device("/dev/sg-fake", read_only=True)
+    with pytest.raises(ValueError, match="read_only=True; nothing was sent"):
+        dev.register(new_key=1)
+    assert fake_lib.calls == []
+    dev.close()
+
+
 def test_permission_denied_on_read_only_device(fake_lib: FakeLib) -> None:
     fake_lib.replies.append(fail(lib.PR_ERR_OS, os_error=errno.EPERM, dispatched=0))
     dev = Device("/dev/sg-fake", read_only=True)
     with pytest.raises(PermissionError, match="read-only"):
-        dev.register(new_key=1)
+        dev.read_keys()
     dev.close()
 
 
@@ -386,3 +395,62 @@ def test_good_pr_out_raises_nothing(device: Device, fake_lib: FakeLib) -> None:
     fake_lib.replies.append(good())
     device.clear(1)
     assert len(fake_lib.calls) == 1
+
+
+# -- a PR OUT whose wait a signal ended ------------------------------------
+
+
+def test_interrupted_wait_resumes_for_the_same_command(device: Device, fake_lib: FakeLib) -> None:
+    fake_lib.replies += [fail(lib.PR_ERR_INTERRUPTED), fail(lib.PR_ERR_INTERRUPTED), good()]
+    device.register(new_key=0x1234)
+    assert len(fake_lib.calls) == 1  # submitted once, waited for three times
+    assert fake_lib.resumed == 2
+
+
+def test_exception_from_a_signal_handler_is_outcome_unknown(
+    device: Device, fake_lib: FakeLib
+) -> None:
+    def ctrl_c(call: object, result: object) -> int:
+        raise KeyboardInterrupt
+
+    fake_lib.replies += [fail(lib.PR_ERR_INTERRUPTED), ctrl_c]
+    with pytest.raises(OutcomeUnknown) as info:
+        device.preempt(1, 2, WE)
+    assert isinstance(info.value.__cause__, KeyboardInterrupt)
+    assert info.value.cdb == bytes.fromhex("5f 04 01 00 00 00 00 00 18 00")
+    assert len(fake_lib.calls) == 1
+
+
+def test_exception_before_submission_is_not_outcome_unknown(
+    device: Device, fake_lib: FakeLib
+) -> None:
+    def refused_then_interrupted(call: object, result: Any) -> int:
+        result.dispatched = 0
+        raise KeyboardInterrupt
+
+    fake_lib.replies.append(refused_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        device.clear(1)
+
+
+def test_pr_out_on_a_multipath_node_is_refused_before_io(
+    fake_lib: FakeLib, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pr_native.device
+
+    monkeypatch.setattr(pr_native.device, "sys", type("S", (), {"platform": "linux"}))
+    monkeypatch.setattr(pr_native.device, "multipath_paths", lambda path: ("/dev/sdb", "/dev/sdc"))
+    dev = Device("/dev/dm-0")
+    with pytest.raises(UnsupportedOperation, match="/dev/sdb, /dev/sdc") as info:
+        dev.register(new_key=1)
+    assert "nothing was sent" in str(info.value)
+    assert fake_lib.calls == []
+    fake_lib.replies.append(data(keys_response(1)))
+    assert dev.read_keys().keys == (1,)  # PR IN goes down one path, which is fine
+    dev.close()
+
+
+def test_core_argument_error_has_its_own_message(device: Device, fake_lib: FakeLib) -> None:
+    fake_lib.replies.append(fail(lib.PR_ERR_ARGUMENT, dispatched=0))
+    with pytest.raises(ValueError, match="refused the request as invalid; nothing was sent"):
+        device.clear(1)

@@ -60,8 +60,8 @@ def test_one_round_is_one_batch(fake_batch: FakeBatch) -> None:
     assert first.keys == pr.Registrations(5, (0xA1,))
     assert first.reservation == pr.ReservationStatus(5, None)
     cdbs = [cdb for _, cdb, _ in fake_batch.sent]
-    assert cdbs[0] == bytes.fromhex("5e 00 00 00 00 00 00 20 00 00")
-    assert cdbs[1] == bytes.fromhex("5e 01 00 00 00 00 00 20 00 00")
+    assert cdbs[0] == bytes.fromhex("5e 00 00 00 00 00 00 10 00 00")
+    assert cdbs[1] == bytes.fromhex("5e 01 00 00 00 00 00 10 00 00")
 
 
 def test_errors_are_per_device(fake_batch: FakeBatch) -> None:
@@ -80,7 +80,7 @@ def test_a_long_key_list_is_read_again_with_room_for_it(fake_batch: FakeBatch) -
     (result,) = poll(["/dev/sg-a"], ("keys",))
     assert isinstance(result, PollResult) and result.keys is not None
     assert len(result.keys.keys) == 1100
-    assert [allocation for _, _, allocation in fake_batch.sent] == [8192, 8808]
+    assert [allocation for _, _, allocation in fake_batch.sent] == [4096, 8808]
 
 
 def test_a_missing_node_is_an_os_error(fake_batch: FakeBatch, fake_lib: FakeLib) -> None:

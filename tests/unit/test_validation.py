@@ -11,6 +11,7 @@ import pytest
 
 from pr_native import (
     Device,
+    RawTransportID,
     ReservationType,
     SASTransportID,
     TransportID,
@@ -101,6 +102,13 @@ BAD: dict[str, list[tuple[object, type[Exception]]]] = {
         (SAS, TypeError),
         ([TransportID()], TypeError),
         (None, TypeError),
+        # SPC-4 7.6.4: sizes a device would refuse, or misparse
+        ([RawTransportID(b"")], ValueError),
+        ([RawTransportID(SAS.to_bytes()[:20])], ValueError),
+        ([RawTransportID(SAS.to_bytes() + bytes(4))], ValueError),
+        ([RawTransportID(bytes([0x05, 0, 0, 24]) + bytes(20))], ValueError),  # iSCSI 24 != 4+24
+        ([RawTransportID(bytes([0x05, 0, 0, 21]) + bytes(21))], ValueError),  # not 4-aligned
+        ([RawTransportID(bytes([0x05, 0, 1, 8]) + bytes(264))], ValueError),  # > 264 bytes
     ],
     "transport_id": [
         (SAS.to_bytes(), TypeError),
@@ -108,6 +116,8 @@ BAD: dict[str, list[tuple[object, type[Exception]]]] = {
         ([SAS], TypeError),
         (TransportID(), TypeError),
         (None, TypeError),
+        (RawTransportID(b""), ValueError),
+        (RawTransportID(bytes([0x45, 0, 0, 16]) + bytes(16)), ValueError),  # 20 < 24
     ],
     "port": [(-1, ValueError), (65536, ValueError), (True, TypeError), (1.0, TypeError)],
     "timeout": [

@@ -1,0 +1,61 @@
+"""The PERSISTENT RESERVE IN rules every reader shares (``Device``,
+``pr_native.poll`` and the command lines): how much to ask for, when to read
+again, and what a signal during a read means.  One place, so that no two
+readers of the same device can disagree about the same bytes.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any
+
+from ._native import lib
+from .errors import MalformedResponse, ResponseTruncated
+
+#: The first ALLOCATION LENGTH: room for 511 keys or ~15 iSCSI registrants.
+INITIAL_ALLOCATION = 4096
+_MIN_DESCRIPTOR_SIZE = 24  # READ FULL STATUS descriptor without its TransportID
+# The largest READ FULL STATUS descriptor: 24 bytes and an iSCSI TransportID.
+_MAX_FULL_STATUS_DESCRIPTOR = _MIN_DESCRIPTOR_SIZE + lib.PR_TRANSPORT_ID_MAX
+
+
+def next_allocation(allocated: int, needed: int, *, device: str, command: str) -> int:
+    """The allocation to read again with, after a response that filled
+    ``allocated`` bytes while its ADDITIONAL LENGTH asks for ``needed``
+    (SPC-4 6.15.1: the device truncates, ADDITIONAL LENGTH keeps the full size)."""
+    if needed <= allocated:
+        raise MalformedResponse(
+            f"device announced {needed} bytes but transferred fewer of {allocated} allowed",
+            device=device,
+            command=command,
+        )
+    if allocated >= lib.PR_ALLOCATION_MAX:
+        raise ResponseTruncated(
+            f"the response needs {needed} bytes, more than the 65535 a PR IN can return",
+            needed=needed,
+            device=device,
+            command=command,
+        )
+    return int(min(lib.PR_ALLOCATION_MAX, max(needed, 2 * allocated)))
+
+
+def full_status_may_be_cut(allocated: int, additional_length: int) -> bool:
+    """LIO leaves out READ FULL STATUS descriptors that do not fit and shrinks
+    ADDITIONAL LENGTH to match, so a response is known complete only while
+    the largest possible descriptor would still have fitted."""
+    return bool(allocated - 8 - additional_length < _MAX_FULL_STATUS_DESCRIPTOR)
+
+
+def interrupted(rc: int, result: Any) -> bool:
+    """A signal ended the wait for a PR IN.  It is read again once the
+    signal's handler has run (an exception from the handler propagates):
+    PR IN changes nothing, SG_IO has orphaned the first request, and the sg
+    queue takes an abandoned identical request over instead of adding one."""
+    return bool(
+        rc == lib.PR_ERR_INTERRUPTED
+        or (
+            rc == lib.PR_ERR_OS
+            and result.transport == lib.PR_TRANSPORT_SG_IO
+            and result.os_error == errno.EINTR
+        )
+    )
