@@ -2,13 +2,26 @@
 (prin_work() in src/sg_persist.c), its hex dumps (dStrHexFp() in
 lib/sg_lib.c) and TransportID descriptions (sg_decode_transportid_str()).
 
-They work on the raw response, as sg_persist does, so ``pr-native
-sg-persist`` prints what sg_persist prints and scripts that match its output
-with regular expressions keep working.
+The output is that of sg_persist 0.67 (sg3-utils 1.46, Debian bookworm;
+prin_work() prints the same in 0.73), so scripts that match its output with
+regular expressions keep working.  The text is formatted from what the C
+decoders (``_decode``) made of the response, never by reading its fields
+again; only hex dumps, and the TransportIDs the C core delimits, are shown
+from their bytes.
+
+A response cut short (a small ``--alloc-length``) differs on purpose:
+sg_persist trusts ADDITIONAL LENGTH and formats the zeroed rest of its buffer
+as if the device had sent it ("0x0" keys, type "obsolete [0]"); here only
+what the decoders received whole is printed, and a one-line warning goes to
+stderr (sg_persist's own where it has one: -H's "truncate").
 """
 
 from __future__ import annotations
 
+from typing import Any, Callable, NamedTuple
+
+from . import _decode
+from ._native import lib
 from .constants import PRInAction
 
 TYPE_NAMES = (
@@ -117,7 +130,12 @@ def transport_id_lines(tid: bytes, leadin: str = "      ") -> list[str]:
     """sg_decode_transportid_str() for one TransportID."""
     lines = []
     if len(tid) < 24 or len(tid) % 4:
+        # sg_decode_transportid_str() prints its output buffer's size as the
+        # length, and decodes a short TransportID from the bytes after it:
+        # here its real length, and a short one's own bytes in hex.
         lines.append(f"{leadin}Transport Id short or not multiple of 4 [length={len(tid)}]:")
+        if len(tid) < 24:
+            return lines + _hex_str(tid, leadin)
     else:
         lines.append(f"{leadin}Transport Id of initiator:")
     tpid_format, protocol = tid[0] >> 6, tid[0] & 0x0F
@@ -175,129 +193,167 @@ def transport_id_lines(tid: bytes, leadin: str = "      ") -> list[str]:
     return lines
 
 
-def _generation(data: bytes) -> int:
-    return int.from_bytes(data[0:4], "big")
+_HEADER_LEN = 8  # PRGENERATION and ADDITIONAL LENGTH (SPC-4 6.15.1)
 
 
-def _scope_and_type(byte: int, leadin: str) -> str:
-    scope = byte >> 4
+class PRInText(NamedTuple):
+    """What sg_persist prints for one PR IN response."""
+
+    stdout: list[str]
+    warning: str = ""
+    """One line for stderr, or ""."""
+    malformed: bool = False
+    """The response violates SPC: exit with SG_LIB_CAT_MALFORMED."""
+
+
+def _truncated(needed: int, received: int) -> str:
+    if received >= needed:
+        return ""
+    return (
+        f"PR in: response truncated to {received} of {needed} bytes; "
+        "what was not received in full is not shown"
+    )
+
+
+def _scope_and_type(scope: int, type: int, leadin: str) -> str:
     head = f"{leadin}scope: LU_SCOPE, " if scope == 0 else f"{leadin}scope: {scope} "
-    return f"{head} type: {TYPE_NAMES[byte & 0x0F]}"
+    return f"{head} type: {TYPE_NAMES[type]}"
 
 
-def prin_text(action: PRInAction, data: bytes, hex_level: int, allocation: int) -> list[str]:
-    """sg_persist's stdout for a successful PR IN with response ``data``
-    (``hex_level``: how many -H were given).  For a REPORT CAPABILITIES
-    response whose length byte is not 8 (``capabilities_malformed``) these
-    are only the hex lines sg_persist prints before failing."""
-    data = data + bytes(max(0, 8 - len(data)))
+def prin_text(action: PRInAction, data: bytes, hex_level: int, allocation: int) -> PRInText:
+    """sg_persist's output for a successful PR IN that returned ``data``
+    (``hex_level``: how many -H were given; ``allocation``: -l)."""
     if action == PRInAction.REPORT_CAPABILITIES:
         return _capabilities_text(data, hex_level)
-    generation = _generation(data)
-    additional = int.from_bytes(data[4:8], "big", signed=True)
-    body = data[8:]
-    if hex_level > 1:
-        return hex_lines(data[: additional + 8], 1 if hex_level == 2 else -1)
+    decoded = _DECODERS[action](data)
+    if hex_level > 1:  # hex2stdout(pr_buff, add_len + 8, ...)
+        lines = hex_lines(data[: decoded.needed], 1 if hex_level == 2 else -1)
+        return PRInText(lines, _truncated(decoded.needed, len(data)))
+    if len(data) < _HEADER_LEN:
+        return PRInText([], _truncated(decoded.needed, len(data)))
     if hex_level:
-        first = f"  PR generation=0x{generation:x}, "
-        lines = []
-        if additional <= 0:
-            lines.append(first + f"Additional length={additional}")
-            first = ""
-        if additional > allocation - 8:
-            lines.append(first + f"Additional length too large={additional}, truncate")
-            return lines + hex_lines(body[: allocation - 8], 1)
-        lines.append(first + f"Additional length={additional}")
-        return lines + hex_lines(body[:additional], 1)
-    if action == PRInAction.READ_KEYS:
-        return _keys_text(generation, additional, body)
-    if action == PRInAction.READ_RESERVATION:
-        head = f"  PR generation=0x{generation:x}, "
-        if additional // 16 <= 0:
-            return [head + "there is NO reservation held"]
-        return [
-            head + "Reservation follows:",
-            f"    Key=0x{int.from_bytes(body[0:8], 'big'):x}",
-            _scope_and_type(body[13], "    "),
-        ]
-    return _full_status_text(generation, additional, body)
+        return _hex_text(decoded, data, allocation)
+    warning = _truncated(decoded.needed, len(data))
+    malformed = decoded.rc != lib.PR_OK and not warning
+    if malformed:
+        warning = (
+            f"PR in: malformed response (ADDITIONAL LENGTH {decoded.out.additional_length}); "
+            "only what decodes is shown"
+        )
+    return PRInText(_TEXT[action](decoded, data), warning, malformed)
 
 
-def _keys_text(generation: int, additional: int, body: bytes) -> list[str]:
-    head = f"  PR generation=0x{generation:x}, "
-    count = additional // 8
-    if count <= 0:
+def _hex_text(decoded: _decode.Decoded, data: bytes, allocation: int) -> PRInText:
+    """prin_work() with one -H: the header fields, then the rest in hex."""
+    first = f"  PR generation=0x{decoded.out.generation:x}, "
+    additional = decoded.out.additional_length
+    lines = []
+    if additional == 0:  # printed here and again below, as sg_persist does
+        lines.append(first + "Additional length=0")
+        first = ""
+    # ADDITIONAL LENGTH is unsigned here: sg_persist prints one of 2**31 or
+    # more as a negative number.
+    if additional > allocation - _HEADER_LEN:  # sg_persist's own warning
+        lines.append(first + f"Additional length too large={additional}, truncate")
+        return PRInText(lines + hex_lines(data[_HEADER_LEN:], 1))
+    lines.append(first + f"Additional length={additional}")
+    lines += hex_lines(data[_HEADER_LEN : _HEADER_LEN + additional], 1)
+    return PRInText(lines, _truncated(decoded.needed, len(data)))
+
+
+def _keys_text(decoded: _decode.Decoded, data: bytes) -> list[str]:
+    """prin_work()'s PRIN_RKEY_SA branch.  The count is ADDITIONAL LENGTH's;
+    the keys are those received whole (sg_persist prints all of them, the
+    missing ones from its zeroed buffer as 0x0)."""
+    out = decoded.out
+    head = f"  PR generation=0x{out.generation:x}, "
+    count = out.additional_length // 8
+    if count == 0:
         return [head + "there are NO registered reservation keys"]
-    noun = (
-        "1 registered reservation key follows:"
-        if count == 1
-        else (f"{count} registered reservation keys follow:")
-    )
-    keys = [f"    0x{int.from_bytes(body[8 * k : 8 * k + 8], 'big'):x}" for k in range(count)]
-    return [head + noun, *keys]
+    if count == 1:
+        head += "1 registered reservation key follows:"
+    else:
+        head += f"{count} registered reservation keys follow:"
+    return [head, *(f"    0x{decoded.items[i]:x}" for i in range(out.count))]
 
 
-def _full_status_text(generation: int, additional: int, body: bytes) -> list[str]:
-    lines = [f"  PR generation=0x{generation:x}"]
-    if additional == 0:
+def _reservation_text(decoded: _decode.Decoded, data: bytes) -> list[str]:
+    """prin_work()'s PRIN_RRES_SA branch."""
+    out = decoded.out
+    head = f"  PR generation=0x{out.generation:x}, "
+    if out.additional_length // 16 == 0:
+        return [head + "there is NO reservation held"]
+    lines = [head + "Reservation follows:"]
+    if out.reserved:  # the whole descriptor arrived (else sg_persist prints zeros)
+        lines.append(f"    Key=0x{out.key:x}")
+        lines.append(_scope_and_type(out.scope, out.type, "    "))
+    return lines
+
+
+def _full_status_text(decoded: _decode.Decoded, data: bytes) -> list[str]:
+    """prin_work()'s PRIN_RFSTAT_SA branch."""
+    out = decoded.out
+    lines = [f"  PR generation=0x{out.generation:x}"]
+    if out.additional_length == 0:
         lines.append("  No full status descriptors")
-    offset = 0
-    while offset < additional and offset + 24 <= len(body):
-        descriptor = body[offset:]
-        tid_length = int.from_bytes(descriptor[20:24], "big")
-        lines.append(f"    Key=0x{int.from_bytes(descriptor[0:8], 'big'):x}")
-        if descriptor[12] & 0x2:
+    for r in decoded.items[0 : out.count]:
+        lines.append(f"    Key=0x{r.key:x}")
+        if r.all_target_ports:
             lines.append("      All target ports bit set")
         else:
             lines.append("      All target ports bit clear")
-            lines.append(
-                f"      Relative port address: 0x{int.from_bytes(descriptor[18:20], 'big'):x}"
-            )
-        if descriptor[12] & 0x1:
+            lines.append(f"      Relative port address: 0x{r.relative_target_port:x}")
+        if r.holder:
             lines.append("      << Reservation holder >>")
-            lines.append(_scope_and_type(descriptor[13], "      "))
+            lines.append(_scope_and_type(r.scope, r.type, "      "))
         else:
             lines.append("      not reservation holder")
-        if tid_length > 0:
-            lines += transport_id_lines(descriptor[24 : 24 + tid_length])
-        offset += 24 + tid_length
+        if r.transport_id_length:
+            start = r.transport_id_offset
+            lines += transport_id_lines(data[start : start + r.transport_id_length])
     return lines
 
 
-def capabilities_malformed(data: bytes) -> bool:
-    """sg_persist insists on LENGTH 8 in a REPORT CAPABILITIES response."""
-    return len(data) < 2 or data[1] != 8
+_DECODERS: dict[PRInAction, Callable[[bytes], _decode.Decoded]] = {
+    PRInAction.READ_KEYS: _decode.read_keys,
+    PRInAction.READ_RESERVATION: _decode.read_reservation,
+    PRInAction.READ_FULL_STATUS: _decode.read_full_status,
+}
+_TEXT: dict[PRInAction, Callable[[_decode.Decoded, bytes], list[str]]] = {
+    PRInAction.READ_KEYS: _keys_text,
+    PRInAction.READ_RESERVATION: _reservation_text,
+    PRInAction.READ_FULL_STATUS: _full_status_text,
+}
 
 
-def _capabilities_text(data: bytes, hex_level: int) -> list[str]:
-    if capabilities_malformed(data):
-        return hex_lines(data[: data[1]], 1) if hex_level else []
+def _capabilities_text(data: bytes, hex_level: int) -> PRInText:
+    """prin_work()'s PRIN_RCAP_SA branch."""
+    decoded = _decode.report_capabilities(data)
+    out: Any = decoded.out
+    if len(data) >= 2 and out.length != 8:  # LENGTH arrived: "8 != pr_buff[1]"
+        lines = hex_lines(data[: out.length], 1) if hex_level else []
+        return PRInText(lines, "Unexpected response for PRIN Report Capabilities", True)
+    if decoded.rc != lib.PR_OK:  # cut short before its 8 bytes
+        lines = hex_lines(data, 1) if hex_level else []
+        return PRInText(lines, _truncated(decoded.needed, len(data)))
     if hex_level:
-        return hex_lines(data[:8], 1)
-    b2, b3, b4, b5 = data[2], data[3], data[4], data[5]
+        return PRInText(hex_lines(data[:8], 1))
     lines = [
         "Report capabilities response:",
-        f"  Replace Lost Reservation Capable(RLR_C): {int(bool(b2 & 0x80))}",
-        f"  Compatible Reservation Handling(CRH): {int(bool(b2 & 0x10))}",
-        f"  Specify Initiator Ports Capable(SIP_C): {int(bool(b2 & 0x8))}",
-        f"  All Target Ports Capable(ATP_C): {int(bool(b2 & 0x4))}",
-        f"  Persist Through Power Loss Capable(PTPL_C): {int(bool(b2 & 0x1))}",
-        f"  Type Mask Valid(TMV): {int(bool(b3 & 0x80))}",
-        f"  Allow Commands: {(b3 >> 4) & 0x7}",
-        f"  Persist Through Power Loss Active(PTPL_A): {int(bool(b3 & 0x1))}",
+        f"  Replace Lost Reservation Capable(RLR_C): {out.replace_lost_reservation_capable}",
+        f"  Compatible Reservation Handling(CRH): {out.compatible_reservation_handling}",
+        f"  Specify Initiator Ports Capable(SIP_C): {out.specify_initiator_ports_capable}",
+        f"  All Target Ports Capable(ATP_C): {out.all_target_ports_capable}",
+        f"  Persist Through Power Loss Capable(PTPL_C): {out.persist_through_power_loss_capable}",
+        f"  Type Mask Valid(TMV): {out.type_mask_valid}",
+        f"  Allow Commands: {out.allow_commands}",
+        f"  Persist Through Power Loss Active(PTPL_A): {out.persist_through_power_loss_active}",
     ]
-    if b3 & 0x80:
+    if out.type_mask_valid:
         lines.append("    Support indicated in Type mask:")
-        for name, bit in (
-            (TYPE_NAMES[7], b4 & 0x80),
-            (TYPE_NAMES[6], b4 & 0x40),
-            (TYPE_NAMES[5], b4 & 0x20),
-            (TYPE_NAMES[3], b4 & 0x8),
-            (TYPE_NAMES[1], b4 & 0x2),
-            (TYPE_NAMES[8], b5 & 0x1),
-        ):
-            lines.append(f"      {name}: {int(bool(bit))}")
-    return lines
+        for kind, bit in _decode.TYPE_MASK_BITS.items():
+            lines.append(f"      {TYPE_NAMES[kind]}: {int(bool(out.type_mask & bit))}")
+    return PRInText(lines)
 
 
 def inquiry_text(data: bytes) -> list[str]:

@@ -7,7 +7,6 @@ Nothing here does I/O; ``Device`` uses exactly the same C code.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from . import _decode, _validate
 from ._native import ffi, lib
@@ -95,40 +94,27 @@ def pr_out_parameters(
 
 def decode_read_keys(data: bytes) -> Registrations:
     """Decode a READ KEYS response."""
-    data = bytes(data)
-    out, needed = ffi.new("struct pr_keys *"), ffi.new("uint64_t *")
-    keys = ffi.new("uint64_t[]", len(data) // 8 + 1)
-    rc = lib.pr_decode_read_keys(data, len(data), keys, len(keys), out, needed)
-    _decoded(rc, needed, "READ KEYS")
-    return _decode.registrations(out, keys)
+    decoded = _decoded(_decode.read_keys(bytes(data)), "READ KEYS")
+    return _decode.registrations(decoded.out, decoded.items)
 
 
 def decode_read_reservation(data: bytes) -> ReservationStatus:
     """Decode a READ RESERVATION response."""
-    data = bytes(data)
-    out, needed = ffi.new("struct pr_reservation *"), ffi.new("uint64_t *")
-    rc = lib.pr_decode_read_reservation(data, len(data), out, needed)
-    _decoded(rc, needed, "READ RESERVATION")
-    return _decode.reservation_status(out)
+    decoded = _decoded(_decode.read_reservation(bytes(data)), "READ RESERVATION")
+    return _decode.reservation_status(decoded.out)
 
 
 def decode_report_capabilities(data: bytes) -> Capabilities:
     """Decode a REPORT CAPABILITIES response."""
-    data = bytes(data)
-    out, needed = ffi.new("struct pr_capabilities *"), ffi.new("uint64_t *")
-    rc = lib.pr_decode_report_capabilities(data, len(data), out, needed)
-    _decoded(rc, needed, "REPORT CAPABILITIES")
-    return _decode.capabilities(out)
+    decoded = _decoded(_decode.report_capabilities(bytes(data)), "REPORT CAPABILITIES")
+    return _decode.capabilities(decoded.out)
 
 
 def decode_read_full_status(data: bytes) -> FullStatus:
     """Decode a READ FULL STATUS response, TransportIDs included."""
     data = bytes(data)
-    out, needed = ffi.new("struct pr_full_status *"), ffi.new("uint64_t *")
-    registrants = ffi.new("struct pr_registrant[]", len(data) // 24 + 1)
-    rc = lib.pr_decode_read_full_status(data, len(data), registrants, len(registrants), out, needed)
-    _decoded(rc, needed, "READ FULL STATUS")
-    return _decode.full_status(out, registrants, bytes(data))
+    decoded = _decoded(_decode.read_full_status(data), "READ FULL STATUS")
+    return _decode.full_status(decoded.out, decoded.items, data)
 
 
 def _check(rc: int) -> None:
@@ -136,15 +122,16 @@ def _check(rc: int) -> None:
         raise ValueError("the C core rejected the arguments")
 
 
-def _decoded(rc: int, needed: Any, what: str) -> None:
-    if rc == lib.PR_ERR_SHORT:
+def _decoded(decoded: _decode.Decoded, what: str) -> _decode.Decoded:
+    if decoded.rc == lib.PR_ERR_SHORT:
         raise ResponseTruncated(
-            f"{what} response is cut short: {needed[0]} bytes needed",
-            needed=needed[0],
+            f"{what} response is cut short: {decoded.needed} bytes needed",
+            needed=decoded.needed,
             command=f"PERSISTENT RESERVE IN ({what})",
         )
-    if rc != lib.PR_OK:
+    if decoded.rc != lib.PR_OK:
         raise MalformedResponse(
             f"{what} response violates the SPC format",
             command=f"PERSISTENT RESERVE IN ({what})",
         )
+    return decoded

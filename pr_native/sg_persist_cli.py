@@ -5,8 +5,8 @@
 
 A drop-in for the PERSISTENT RESERVE part of sg3_utils' ``sg_persist``
 (src/sg_persist.c, version 0.73): the same option letters and long names,
-the same text on stdout (PR IN output from the raw response as prin_work()
-prints it; INQUIRY's two lines unless ``-n``), and the same exit statuses
+the same text on stdout (PR IN output as prin_work() prints it, formatted
+from the C decoders; INQUIRY's two lines unless ``-n``), and the same exit statuses
 (``pr_native.exit_codes``).  Scripts that parse sg_persist's output or
 branch on its exit status keep working.
 
@@ -429,13 +429,12 @@ def _prin(op: Options, device: Device) -> int:
     except PRError as error:
         _report(error, False, _PRIN_NAMES[action], op.verbose)
         return exit_code(error)
-    data = outcome.data
-    for line in _sgtext.prin_text(action, data, op.hex, op.allocation):
+    text = _sgtext.prin_text(action, outcome.data, op.hex, op.allocation)
+    for line in text.stdout:
         print(line)
-    if action == PRInAction.REPORT_CAPABILITIES and _sgtext.capabilities_malformed(data):
-        print("Unexpected response for PRIN Report Capabilities", file=sys.stderr)
-        return ExitCode.MALFORMED
-    return ExitCode.OK
+    if text.warning:
+        print(text.warning, file=sys.stderr)
+    return ExitCode.MALFORMED if text.malformed else ExitCode.OK
 
 
 def _prout(op: Options, device: Device) -> int:

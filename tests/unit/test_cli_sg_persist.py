@@ -9,9 +9,8 @@ import pytest
 
 import pr_native as pr
 import pr_native._batch
-from pr_native import _sgtext, cli, exit_codes
+from pr_native import cli, exit_codes
 from pr_native._native import lib
-from pr_native.constants import PRInAction
 from pr_native.sense import decode_sense
 
 from .fake_batch import Failure, FakeBatch
@@ -136,6 +135,30 @@ def test_read_keys_output_is_sg_persists(
     assert fake_batch.sent[0][1:] == (bytes.fromhex("5e 00 00 00 00 00 00 20 00 00"), 8192)
 
 
+def test_read_keys_cut_by_alloc_length(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, fake_batch: FakeBatch
+) -> None:
+    """-l 14 (hex): 20 bytes, the 2nd key cut; only the 1st key is printed."""
+    fake_batch.answers.append(bytes.fromhex(f"00 00 00 0c 00 00 00 10 {K1} fffffffffffffffe"))
+    assert cli.main(["sg-persist", "-n", "-k", "-l", "14", "/dev/sg-fake"]) == 0
+    assert fake_batch.sent[0][1:] == (bytes.fromhex("5e 00 00 00 00 00 00 00 14 00"), 20)
+    out, err = capsys.readouterr()
+    assert out == "  PR generation=0xc, 2 registered reservation keys follow:\n    0xa1\n"
+    assert err == (
+        "PR in: response truncated to 20 of 24 bytes; what was not received in full is not shown\n"
+    )
+
+
+def test_malformed_capabilities_exit_97(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, fake_batch: FakeBatch
+) -> None:
+    fake_batch.answers.append(bytes.fromhex("00 0c 1d 91 ea 01 00 00 00 00 00 00"))
+    assert cli.main(["sg-persist", "-n", "-c", "-H", "/dev/sg-fake"]) == 97
+    out, err = capsys.readouterr()
+    assert out == " 00     00 0c 1d 91 ea 01 00 00  00 00 00 00\n"
+    assert err.startswith("Unexpected response for PRIN Report Capabilities\nsg_persist failed: ")
+
+
 def test_inquiry_lines_unless_n(
     capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, fake_batch: FakeBatch
 ) -> None:
@@ -160,42 +183,3 @@ def test_failure_exit_code_and_message(
     fake_lib.replies.append(good())
     assert cli.main(["sg-persist", "-n", "-o", "-R", "-K", "a1", "-T", "5", "/dev/sg-fake"]) == 0
     assert fake_lib.calls[-1].cdb == bytes.fromhex("5f 01 05 00 00 00 00 00 18 00")
-
-
-def test_reservation_and_capabilities_text() -> None:
-    reservation = bytes.fromhex(f"00 00 00 07 00 00 00 10 {K1} 00000000 00 05 0000")
-    assert _sgtext.prin_text(PRInAction.READ_RESERVATION, reservation, 0, 8192) == [
-        "  PR generation=0x7, Reservation follows:",
-        "    Key=0xa1",
-        "    scope: LU_SCOPE,  type: Write Exclusive, registrants only",
-    ]
-    capabilities = bytes.fromhex("00 08 1d 91 ea 01 00 00")
-    text = _sgtext.prin_text(PRInAction.REPORT_CAPABILITIES, capabilities, 0, 8192)
-    assert text[0] == "Report capabilities response:"
-    assert "  Allow Commands: 1" in text
-    assert "      Exclusive Access, all registrants: 1" in text
-
-
-def test_full_status_text_with_sas_transport_id() -> None:
-    descriptor = bytes.fromhex(f"{K1} 00000000 03 05 0000 0000 0000 00000018")
-    tid = bytes.fromhex("06 000000 5001405000000001") + bytes(12)
-    body = descriptor + tid
-    response = bytes.fromhex("00 00 00 02") + len(body).to_bytes(4, "big") + body
-    assert _sgtext.prin_text(PRInAction.READ_FULL_STATUS, response, 0, 8192) == [
-        "  PR generation=0x2",
-        "    Key=0xa1",
-        "      All target ports bit set",
-        "      << Reservation holder >>",
-        "      scope: LU_SCOPE,  type: Write Exclusive, registrants only",
-        "      Transport Id of initiator:",
-        "        SAS address: 0x5001405000000001",
-    ]
-
-
-def test_hex_dump_is_sg_libs() -> None:
-    assert _sgtext.hex_lines(bytes(range(18)), 1) == [
-        " 00     00 01 02 03 04 05 06 07  08 09 0a 0b 0c 0d 0e 0f",
-        " 10     10 11",
-    ]
-    assert _sgtext.hex_lines(b"AB\x00", 0) == [" 00     41 42 00" + " " * 44 + "AB."]
-    assert _sgtext.hex_lines(bytes(9), -1) == ["00 00 00 00 00 00 00 00  00"]
