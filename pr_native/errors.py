@@ -350,6 +350,13 @@ def error_for_result(
         )
     if rc in _CORE_ERRORS:
         return ValueError(f"{command}: {_CORE_ERRORS[rc]}; nothing was sent")
+    if rc == lib.PR_ERR_TIMEOUT and result.os_error == errno.ETIMEDOUT:
+        # The core stopped waiting (timeout + PR_WAIT_MARGIN_MS); the
+        # transport still holds the command (e.g. iSCSI session recovery).
+        return CommandTimeout(
+            "no completion within the timeout; the command was left with the driver",
+            **evidence,
+        )
     if rc == lib.PR_ERR_STATUS and windows:
         hidden = _windows_status_error(result, evidence)
         if hidden is not None:

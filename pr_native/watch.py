@@ -170,19 +170,36 @@ class Watcher:
         return [Event(path, now, "changed", state=state, previous=previous, changes=diff)]
 
 
+class _Stopped(Exception):
+    """SIGINT or SIGTERM arrived while a polling round was waiting."""
+
+
 def watch(paths: list[str], interval: float, timeout: float, as_json: bool) -> int:
-    """Poll until SIGINT or SIGTERM; print events; exit status 0."""
+    """Poll until SIGINT or SIGTERM; print events; exit status 0.
+
+    A signal during a round ends the round at once (its PR INs are left with
+    the driver, which is harmless for a read), so a stalled path never holds
+    the watch for a command's timeout."""
     stop = threading.Event()
+    polling = False
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        if polling:
+            raise _Stopped
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     watcher = Watcher(paths)
     try:
         with Poller(paths, ("keys", "reservation"), timeout=timeout) as poller:
             while not stop.is_set():
-                entries = poller.poll()
+                try:
+                    polling = True
+                    entries = poller.poll()
+                except _Stopped:
+                    break
+                finally:
+                    polling = False
                 for event in watcher.round(entries, datetime.now(timezone.utc)):
                     _print(event, as_json)
                 stop.wait(interval)

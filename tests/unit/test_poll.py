@@ -141,3 +141,30 @@ def test_the_c_batch_checks_its_entries_and_runs_other_nodes_synchronously() -> 
         assert lib.pr_execute_batch(ffi.NULL, 0) == lib.PR_OK
     finally:
         os.close(device.handle)
+
+
+def test_interrupted_entries_are_issued_again_alone(fake_batch: FakeBatch) -> None:
+    """A signal ends the wait (PR_ERR_INTERRUPTED): only the interrupted
+    entry is issued again (the C core then takes its request over)."""
+    fake_batch.answers += [KEYS, Failure(lib.PR_ERR_INTERRUPTED), NO_RESERVATION]
+    (entry,) = poll(["/dev/sg-a"])
+    assert isinstance(entry, PollResult)
+    assert entry.reservation == pr.ReservationStatus(5, None)
+    assert fake_batch.rounds == 2
+    assert [cdb[1] for _, cdb, _ in fake_batch.sent] == [0, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        (Failure(lib.PR_ERR_TIMEOUT, os_error=errno.ETIMEDOUT), pr.CommandTimeout),
+        (Failure(lib.PR_ERR_OS, os_error=errno.ENODEV), OSError),
+    ],
+)
+def test_a_stalled_or_detached_node_is_that_entry_only(
+    fake_batch: FakeBatch, failure: Failure, error: type[Exception]
+) -> None:
+    fake_batch.answers += [failure, NO_RESERVATION, KEYS, NO_RESERVATION]
+    first, second = poll(["/dev/sg-a", "/dev/sg-b"])
+    assert isinstance(first, error) and not isinstance(first, pr.OutcomeUnknown)
+    assert isinstance(second, PollResult)

@@ -75,11 +75,17 @@ def test_per_call_timeout_is_accepted(a: pr.Device) -> None:
 
 
 def test_block_device_path(a: pr.Device, initiators: list[Initiator]) -> None:
-    """/dev/sdX works for root (CAP_SYS_RAWIO); read-only avoids the udev
-    change event a writable close would trigger."""
+    """/dev/sdX works for root (CAP_SYS_RAWIO); a read-only Device refuses
+    PR OUT before any I/O, whatever the kernel would allow."""
     a.register(KEY_A)
     with pr.Device(initiators[0].sd, read_only=True) as sd:
         assert sd.read_keys().keys == (KEY_A,)
+        generation = sd.read_keys().generation
+        with pytest.raises(ValueError, match="read_only=True; nothing was sent"):
+            sd.reserve(KEY_A, T.WRITE_EXCLUSIVE)
+        assert sd.read_reservation().reservation is None
+        assert sd.read_keys().generation == generation
+    with pr.Device(initiators[0].sd) as sd:
         sd.reserve(KEY_A, T.WRITE_EXCLUSIVE)
     assert a.read_reservation().reservation == pr.Reservation(KEY_A, T.WRITE_EXCLUSIVE, pr.Scope.LU)
 
