@@ -192,6 +192,12 @@ class Device:
         return self._path
 
     @property
+    def read_only(self) -> bool:
+        """Opened with ``read_only=True``: PR IN only, every PR OUT is refused
+        before any I/O."""
+        return self._read_only
+
+    @property
     def timeout(self) -> float:
         """Default command timeout in seconds."""
         return self._timeout_ms / 1000

@@ -23,6 +23,7 @@ might match them, with pr_native's decoded sense added.
 
 from __future__ import annotations
 
+import errno
 import getopt
 import os
 import re
@@ -422,14 +423,12 @@ def run(op: Options) -> int:
 def _prin(op: Options, device: Device) -> int:
     action = op.prin[0]
     try:
-        command = _batch.pr_in_command(device, action, op.allocation)
-        (outcome,) = _batch.execute([command], 60_000)
-        if outcome.error is not None:
-            raise outcome.error
+        # sg_persist reads once with its ALLOCATION LENGTH (-l), no re-read.
+        response = device._read_response(action, op.allocation, 60_000)
     except PRError as error:
         _report(error, False, _PRIN_NAMES[action], op.verbose)
         return exit_code(error)
-    text = _sgtext.prin_text(action, outcome.data, op.hex, op.allocation)
+    text = _sgtext.prin_text(action, response, op.hex, op.allocation)
     for line in text.stdout:
         print(line)
     if text.warning:
@@ -442,6 +441,13 @@ def _prout(op: Options, device: Device) -> int:
     name = _PROUT_NAMES[action]
     if action == PROutAction.REGISTER_AND_MOVE:
         name = "register and move"
+    if device.read_only:
+        # sg_persist would send it on a read-only descriptor and get EPERM;
+        # pr_native refuses before any I/O, with the same status.
+        print(
+            f"sg_persist: PR out on {op.device} needs read-write access (-y given)", file=sys.stderr
+        )
+        return exit_code(PermissionError(errno.EPERM, "read-only", op.device))
     try:
         prout(op, device)
     except PRError as error:

@@ -122,7 +122,18 @@ class FakeLib:
         return self.replies.pop(0)(self.calls[-1], result)
 
     def pr_execute(self, *args: Any) -> int:
-        raise AssertionError("Device must not call pr_execute directly")
+        """A raw data-in command (Device._read_response): recorded, answered
+        by the next reply; ``data`` replies copy the response undecoded."""
+        device, cdb, cdb_len, direction, buffer, length, timeout_ms, result = args
+        assert direction == lib.PR_DIR_FROM_DEVICE, "PR OUT goes through pr_out"
+        result.cdb_len = cdb_len
+        ffi.memmove(result.cdb, cdb, cdb_len)
+        call = Call("pr_execute", (device, buffer), bytes(cdb[:cdb_len]), timeout_ms, length)
+        self.calls.append(call)
+        if not self.replies:
+            raise AssertionError("unexpected I/O: pr_execute")
+        result.dispatched = 1
+        return self.replies.pop(0)(call, result)
 
 
 def data(response: bytes) -> Reply:
@@ -134,6 +145,8 @@ def data(response: bytes) -> Reply:
         ffi.memmove(call.args[1], response[:n], n)
         result.transferred = n
         result.resid = allocation - n
+        if call.name == "pr_execute":
+            return int(lib.PR_OK)
         return _DECODERS[call.name](call.args, n, ffi.addressof(result, "needed"))
 
     return reply

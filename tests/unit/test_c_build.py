@@ -27,7 +27,9 @@ def test_sources_found() -> None:
 def test_compiles_without_warnings(
     need_tool: Callable[[str], str], tmp_path: Path, compiler: str, source: str
 ) -> None:
-    if source in ("pr_linux.c", "pr_poll_linux.c", "pr_sg_queue.c") and not sys.platform.startswith("linux"):
+    if source in ("pr_linux.c", "pr_poll_linux.c", "pr_sg_queue.c") and not sys.platform.startswith(
+        "linux"
+    ):
         pytest.skip("Linux transport")
     cc = need_tool(compiler)
     done = subprocess.run(

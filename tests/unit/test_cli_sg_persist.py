@@ -13,8 +13,8 @@ from pr_native import cli, exit_codes
 from pr_native._native import lib
 from pr_native.sense import decode_sense
 
-from .fake_batch import Failure, FakeBatch
-from .fake_device import FakeLib, good
+from .fake_batch import FakeBatch
+from .fake_device import FakeLib, data, fail, good
 
 
 def sense(key: int, asc: int, ascq: int) -> bytes:
@@ -125,23 +125,25 @@ K1 = "00000000000000a1"
 def test_read_keys_output_is_sg_persists(
     capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, fake_batch: FakeBatch
 ) -> None:
-    fake_batch.answers.append(bytes.fromhex(f"00 00 00 0c 00 00 00 10 {K1} fffffffffffffffe"))
+    fake_lib.replies.append(data(bytes.fromhex(f"00 00 00 0c 00 00 00 10 {K1} fffffffffffffffe")))
     assert cli.main(["sg-persist", "-n", "-i", "-k", "/dev/sg-fake"]) == 0
     assert capsys.readouterr().out == (
         "  PR generation=0xc, 2 registered reservation keys follow:\n"
         "    0xa1\n"
         "    0xfffffffffffffffe\n"
     )
-    assert fake_batch.sent[0][1:] == (bytes.fromhex("5e 00 00 00 00 00 00 20 00 00"), 8192)
+    (call,) = fake_lib.calls
+    assert (call.cdb, call.capacity) == (bytes.fromhex("5e 00 00 00 00 00 00 20 00 00"), 8192)
 
 
 def test_read_keys_cut_by_alloc_length(
     capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, fake_batch: FakeBatch
 ) -> None:
     """-l 14 (hex): 20 bytes, the 2nd key cut; only the 1st key is printed."""
-    fake_batch.answers.append(bytes.fromhex(f"00 00 00 0c 00 00 00 10 {K1} fffffffffffffffe"))
+    fake_lib.replies.append(data(bytes.fromhex(f"00 00 00 0c 00 00 00 10 {K1} fffffffffffffffe")))
     assert cli.main(["sg-persist", "-n", "-k", "-l", "14", "/dev/sg-fake"]) == 0
-    assert fake_batch.sent[0][1:] == (bytes.fromhex("5e 00 00 00 00 00 00 00 14 00"), 20)
+    (call,) = fake_lib.calls
+    assert (call.cdb, call.capacity) == (bytes.fromhex("5e 00 00 00 00 00 00 00 14 00"), 20)
     out, err = capsys.readouterr()
     assert out == "  PR generation=0xc, 2 registered reservation keys follow:\n    0xa1\n"
     assert err == (
@@ -152,7 +154,7 @@ def test_read_keys_cut_by_alloc_length(
 def test_malformed_capabilities_exit_97(
     capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, fake_batch: FakeBatch
 ) -> None:
-    fake_batch.answers.append(bytes.fromhex("00 0c 1d 91 ea 01 00 00 00 00 00 00"))
+    fake_lib.replies.append(data(bytes.fromhex("00 0c 1d 91 ea 01 00 00 00 00 00 00")))
     assert cli.main(["sg-persist", "-n", "-c", "-H", "/dev/sg-fake"]) == 97
     out, err = capsys.readouterr()
     assert out == " 00     00 0c 1d 91 ea 01 00 00  00 00 00 00\n"
@@ -163,7 +165,8 @@ def test_inquiry_lines_unless_n(
     capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, fake_batch: FakeBatch
 ) -> None:
     inquiry = bytes([0, 0, 6, 2, 31, 0, 0, 0]) + b"LIO-ORG RAMDISK-MCP     4.0 "
-    fake_batch.answers += [inquiry, bytes.fromhex("00 00 00 01 00 00 00 00")]
+    fake_batch.answers.append(inquiry)
+    fake_lib.replies.append(data(bytes.fromhex("00 00 00 01 00 00 00 00")))
     assert cli.main(["sg-persist", "-r", "/dev/sg-fake"]) == 0
     assert capsys.readouterr().out == (
         "  LIO-ORG   RAMDISK-MCP       4.0 \n"
@@ -175,7 +178,7 @@ def test_inquiry_lines_unless_n(
 def test_failure_exit_code_and_message(
     capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, fake_batch: FakeBatch
 ) -> None:
-    fake_batch.answers.append(Failure(-2, status=2, sense=sense(6, 0x2A, 3)))
+    fake_lib.replies.append(fail(-2, status=2, sense=sense(6, 0x2A, 3)))
     assert cli.main(["sg-persist", "-n", "-k", "/dev/sg-fake"]) == 6
     err = capsys.readouterr().err
     assert "PR in (Read keys): Unit attention" in err
