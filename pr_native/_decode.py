@@ -72,32 +72,48 @@ def read_full_status(data: bytes) -> Decoded:
     return Decoded(rc, needed[0], out, registrants)
 
 
+# Wire values to enum members, looked up rather than constructed (calling an
+# Enum class runs its metaclass in Python); unknown values still raise.
+_TYPES = {int(t): t for t in ReservationType}
+_SCOPES = {int(s): s for s in Scope}
+
+
+def reservation_type(value: int) -> ReservationType:
+    found = _TYPES.get(value)
+    return ReservationType(value) if found is None else found
+
+
+def scope(value: int) -> Scope:
+    found = _SCOPES.get(value)
+    return Scope(value) if found is None else found
+
+
 def registrations(out: Any, keys: Any) -> Registrations:
-    return Registrations(out.generation, tuple(ffi.unpack(keys, out.count)))
+    return Registrations._make(out.generation, tuple(ffi.unpack(keys, out.count)))
 
 
 def reservation_status(out: Any) -> ReservationStatus:
     reservation = None
     if out.reserved:
-        reservation = Reservation(out.key, ReservationType(out.type), Scope(out.scope))
-    return ReservationStatus(out.generation, reservation)
+        reservation = Reservation._make(out.key, reservation_type(out.type), scope(out.scope))
+    return ReservationStatus._make(out.generation, reservation)
 
 
 def capabilities(out: Any) -> Capabilities:
     supported = frozenset(
         t for t, bit in TYPE_MASK_BITS.items() if out.type_mask_valid and out.type_mask & bit
     )
-    return Capabilities(
-        replace_lost_reservation_capable=bool(out.replace_lost_reservation_capable),
-        compatible_reservation_handling=bool(out.compatible_reservation_handling),
-        specify_initiator_ports_capable=bool(out.specify_initiator_ports_capable),
-        all_target_ports_capable=bool(out.all_target_ports_capable),
-        persist_through_power_loss_capable=bool(out.persist_through_power_loss_capable),
-        type_mask_valid=bool(out.type_mask_valid),
-        allow_commands=out.allow_commands,
-        persist_through_power_loss_active=bool(out.persist_through_power_loss_active),
-        type_mask=out.type_mask,
-        supported_types=supported,
+    return Capabilities._make(
+        bool(out.replace_lost_reservation_capable),
+        bool(out.compatible_reservation_handling),
+        bool(out.specify_initiator_ports_capable),
+        bool(out.all_target_ports_capable),
+        bool(out.persist_through_power_loss_capable),
+        bool(out.type_mask_valid),
+        out.allow_commands,
+        bool(out.persist_through_power_loss_active),
+        out.type_mask,
+        supported,
     )
 
 
@@ -107,14 +123,14 @@ def full_status(out: Any, registrants: Any, data: bytes) -> FullStatus:
         r = registrants[i]
         start = r.transport_id_offset
         decoded.append(
-            Registrant(
-                key=r.key,
-                holder=bool(r.holder),
-                all_target_ports=bool(r.all_target_ports),
-                scope=Scope(r.scope) if r.holder else None,
-                type=ReservationType(r.type) if r.holder else None,
-                relative_target_port=r.relative_target_port,
-                transport_id=TransportID.from_bytes(data[start : start + r.transport_id_length]),
+            Registrant._make(
+                r.key,
+                bool(r.holder),
+                bool(r.all_target_ports),
+                scope(r.scope) if r.holder else None,
+                reservation_type(r.type) if r.holder else None,
+                r.relative_target_port,
+                TransportID.from_bytes(data[start : start + r.transport_id_length]),
             )
         )
-    return FullStatus(out.generation, tuple(decoded))
+    return FullStatus._make(out.generation, tuple(decoded))

@@ -33,6 +33,12 @@ from .transport_id import TransportID
 _T = TypeVar("_T")
 
 _KEY_SIZE = 8
+# The hot path's names, bound once (module globals are found faster than
+# attributes of lib, ffi and tuple).
+_pr_read_keys = lib.pr_read_keys
+_pr_read_reservation = lib.pr_read_reservation
+_unpack = ffi.unpack
+_tuple_new = tuple.__new__
 _MIN_DESCRIPTOR_SIZE = 24  # READ FULL STATUS descriptor without its TransportID
 _SPEC_I_PT_HEADER = 28
 # Device(transport=...) on Windows: both IOCTL families, chosen per command,
@@ -123,8 +129,13 @@ class Device:
 
     On Windows ``path`` is ``\\\\.\\PhysicalDriveN``, ``\\\\.\\TapeN`` or
     ``\\\\.\\CdRomN`` and ``transport`` chooses how commands travel:
-    ``"auto"`` (the storage PR IOCTLs where they can carry the command, SCSI
-    pass-through where they cannot), ``"storage-ioctl"`` or ``"pass-through"``.
+    ``"auto"`` sends every command through SCSI pass-through (once, with
+    ``timeout``, real sense data) and reads READ KEYS or READ RESERVATION
+    through the class driver's storage PR IOCTL only when the driver stack
+    refuses pass-through; a PR OUT it refuses raises ``UnsupportedOperation``
+    unsent.  ``"storage-ioctl"`` accepts the class driver's own retries
+    (a PR OUT may run twice), its fixed timeout and hidden sense data;
+    ``"pass-through"`` never uses the storage IOCTLs.
 
     A Device may be shared between threads: commands on one Device run one at
     a time, because they share its buffers.
@@ -162,6 +173,7 @@ class Device:
         self._registrants: Any = None
         self._keep_response = False
         self._response = b""
+        self._closed = False
         self._allocate(_prin.INITIAL_ALLOCATION)
         flags = _TRANSPORT_FLAGS[transport] | (lib.PR_OPEN_READ_ONLY if self._read_only else 0)
         rc = lib.pr_open(os.fsencode(self._path), flags, self._device, self._result)
@@ -217,11 +229,13 @@ class Device:
 
     @property
     def closed(self) -> bool:
-        return not self._closer.alive
+        return self._closed
 
     def close(self) -> None:
         """Close the device; further commands raise ValueError."""
         with self._lock:
+            self._closed = True
+            self._arm()
             self._closer()
 
     def __enter__(self) -> Device:
@@ -237,9 +251,22 @@ class Device:
     def _allocate(self, capacity: int) -> None:
         self._capacity = capacity
         self._buffer = ffi.new("uint8_t[]", capacity)
-        self._keys = ffi.new("uint64_t[]", capacity // _KEY_SIZE)
+        self._max_keys = capacity // _KEY_SIZE
+        self._keys = ffi.new("uint64_t[]", self._max_keys)
         if self._registrants is not None:
             self._registrants = self._registrants_for(capacity)
+        self._arm()
+
+    def _arm(self) -> None:
+        """The argument tuples of the hot path's C calls at the default
+        timeout, rebuilt whenever a buffer changes; None while every command
+        must take the general path (closed, or raw responses kept)."""
+        if self._closed or self._keep_response:
+            self._keys_call = self._reservation_call = None
+            return
+        common = (self._device, self._buffer, self._capacity, self._timeout_ms)
+        self._keys_call = (*common, self._keys, self._max_keys, self._keys_out, self._result)
+        self._reservation_call = (*common, self._reservation_out, self._result)
 
     @staticmethod
     def _registrants_for(capacity: int) -> Any:
@@ -249,7 +276,7 @@ class Device:
         return self._timeout_ms if timeout is None else _validate.timeout_ms(timeout)
 
     def _check_open(self) -> None:
-        if not self._closer.alive:
+        if self._closed:
             raise ValueError(f"I/O on closed device {self._path!r}")
 
     # -- PERSISTENT RESERVE IN ---------------------------------------------
@@ -261,18 +288,20 @@ class Device:
         issue: Callable[[int], int],
         decode: Callable[[], _T],
         may_be_cut: Callable[[int], bool] | None = None,
+        rc: int | None = None,
     ) -> tuple[_T, bool]:
         """The one PR IN path of a Device (its lock held): issue, re-read
         until the response is whole (the sizing rules of ``_prin``), decode.
         Returns the result and whether it may still be cut short (READ FULL
         STATUS at the 65535-byte limit: ``may_be_cut``).  The decoded
-        response's bytes stay in ``_response`` when ``_keep_response`` is set."""
+        response's bytes stay in ``_response`` when ``_keep_response`` is set.
+        ``rc`` is the outcome of a first command already issued."""
         self._check_open()
-        command = _in_name(action)
         while True:
-            rc = issue(timeout_ms)
+            first = issue(timeout_ms) if rc is None else rc
+            rc = None
             allocated = min(self._capacity, lib.PR_ALLOCATION_MAX)
-            if rc == lib.PR_OK:
+            if first == lib.PR_OK:
                 cut = may_be_cut is not None and may_be_cut(allocated)
                 if cut and allocated < lib.PR_ALLOCATION_MAX:
                     self._allocate(min(lib.PR_ALLOCATION_MAX, 2 * self._capacity))
@@ -280,23 +309,26 @@ class Device:
                 if self._keep_response:
                     self._response = bytes(ffi.buffer(self._buffer, self._result.transferred))
                 return decode(), cut
-            if rc == lib.PR_ERR_SHORT:
+            if first == lib.PR_ERR_SHORT:
                 self._allocate(
                     _prin.next_allocation(
-                        allocated, self._result.needed, device=self._path, command=command
+                        allocated,
+                        self._result.needed,
+                        device=self._path,
+                        command=_in_name(action),
                     )
                 )
-            elif not _prin.interrupted(rc, self._result):
+            elif not _prin.interrupted(first, self._result):
                 raise_for_result(
-                    rc,
+                    first,
                     self._result,
                     device=self._path,
-                    command=command,
+                    command=_in_name(action),
                     is_out=False,
                     read_only=self._read_only,
                 )
 
-    def _read_keys(self, timeout_ms: int) -> Registrations:
+    def _read_keys(self, timeout_ms: int, rc: int | None = None) -> Registrations:
         return self._pr_in(
             PRInAction.READ_KEYS,
             timeout_ms,
@@ -306,35 +338,50 @@ class Device:
                 self._capacity,
                 ms,
                 self._keys,
-                self._capacity // _KEY_SIZE,
+                self._max_keys,
                 self._keys_out,
                 self._result,
             ),
             lambda: _decode.registrations(self._keys_out, self._keys),
+            rc=rc,
         )[0]
+
+    # read_keys() and read_reservation() are what monitoring daemons call
+    # most: their common case (GOOD, the response whole) is one C call and one
+    # record built in place; anything else takes the general path above.
 
     def read_keys(self, *, timeout: float | None = None) -> Registrations:
         """READ KEYS: the PR generation and every registered key."""
-        timeout_ms = self._timeout_for(timeout)
         with self._lock:
-            return self._read_keys(timeout_ms)
+            call, rc = self._keys_call, None
+            if call is not None and timeout is None:
+                rc = _pr_read_keys(*call)
+                if rc == 0:
+                    out = call[6]
+                    keys = tuple(_unpack(call[4], out.count))
+                    return _tuple_new(Registrations, (out.generation, keys))
+            return self._read_keys(self._timeout_for(timeout), rc)
 
     def read_reservation(self, *, timeout: float | None = None) -> ReservationStatus:
         """READ RESERVATION: the PR generation and the reservation, if any."""
-        timeout_ms = self._timeout_for(timeout)
         with self._lock:
+            call, rc = self._reservation_call, None
+            if call is not None and timeout is None:
+                rc = _pr_read_reservation(*call)
+                if rc == 0:
+                    out = call[4]
+                    if not out.reserved:
+                        return _tuple_new(ReservationStatus, (out.generation, None))
+                    return _decode.reservation_status(out)
+            out = self._reservation_out
             return self._pr_in(
                 PRInAction.READ_RESERVATION,
-                timeout_ms,
+                self._timeout_for(timeout),
                 lambda ms: lib.pr_read_reservation(
-                    self._device,
-                    self._buffer,
-                    self._capacity,
-                    ms,
-                    self._reservation_out,
-                    self._result,
+                    self._device, self._buffer, self._capacity, ms, out, self._result
                 ),
-                lambda: _decode.reservation_status(self._reservation_out),
+                lambda: _decode.reservation_status(out),
+                rc=rc,
             )[0]
 
     def report_capabilities(self, *, timeout: float | None = None) -> Capabilities:
@@ -430,12 +477,14 @@ class Device:
         }
         with self._lock:
             self._keep_response, self._response = True, b""
+            self._arm()
         try:
             result = readers[action]()
             return result, self._response
         finally:
             with self._lock:
                 self._keep_response = False
+                self._arm()
 
     def _read_response(self, action: PRInAction, allocation: int, timeout_ms: int) -> bytes:
         """One PR IN with exactly ``allocation`` bytes allowed and no re-read:

@@ -1,44 +1,51 @@
-"""What the PERSISTENT RESERVE IN service actions report, as frozen dataclasses."""
+"""What the PERSISTENT RESERVE IN service actions report, as immutable
+records (``pr_native._record``: tuple-based, cheap to build, compared by
+class and value)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ._record import TYPE_CHECKING, Record
 
-from .constants import ReservationType, Scope
-from .transport_id import TransportID
+if TYPE_CHECKING:
+    from .constants import ReservationType, Scope
+    from .transport_id import TransportID
 
 
-@dataclass(frozen=True)
-class Registrations:
+class Registrations(Record):
     """READ KEYS: the PR generation and every registered reservation key."""
+
+    __slots__ = ()
 
     generation: int
     keys: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Reservation:
+class Reservation(Record):
     """The persistent reservation of the logical unit.
 
     ``key`` is 0 for the all-registrants types, where every registrant holds it.
     """
+
+    __slots__ = ()
 
     key: int
     type: ReservationType
     scope: Scope
 
 
-@dataclass(frozen=True)
-class ReservationStatus:
+class ReservationStatus(Record):
     """READ RESERVATION: the PR generation and the reservation, if any."""
+
+    __slots__ = ()
 
     generation: int
     reservation: Reservation | None
 
 
-@dataclass(frozen=True)
-class Capabilities:
+class Capabilities(Record):
     """REPORT CAPABILITIES (SPC-4 6.15.4), every bit of the response."""
+
+    __slots__ = ()
 
     replace_lost_reservation_capable: bool
     """RLR_C: REPLACE LOST RESERVATION is supported."""
@@ -62,9 +69,10 @@ class Capabilities:
     """The types the type mask marks as supported (empty when TMV is zero)."""
 
 
-@dataclass(frozen=True)
-class Registrant:
+class Registrant(Record):
     """One READ FULL STATUS descriptor: a registration of one I_T nexus."""
+
+    __slots__ = ()
 
     key: int
     holder: bool
@@ -78,9 +86,10 @@ class Registrant:
     transport_id: TransportID
 
 
-@dataclass(frozen=True)
-class FullStatus:
+class FullStatus(Record):
     """READ FULL STATUS: the PR generation and every registration."""
+
+    __slots__ = ()
 
     generation: int
     registrants: tuple[Registrant, ...]

@@ -19,6 +19,9 @@ from .fake_device import FakeLib
 def fake_lib(monkeypatch: pytest.MonkeyPatch) -> FakeLib:
     fake = FakeLib(lib)
     monkeypatch.setattr(pr_native.device, "lib", fake)
+    # the hot path's functions, bound at import
+    monkeypatch.setattr(pr_native.device, "_pr_read_keys", fake.pr_read_keys)
+    monkeypatch.setattr(pr_native.device, "_pr_read_reservation", fake.pr_read_reservation)
     return fake
 
 

@@ -66,7 +66,8 @@ def public_names(module: ModuleType) -> list[str]:
                 visit(node.orelse)
 
     visit(ast.parse(Path(inspect.getfile(module)).read_text("utf-8")).body)
-    return [n for n in dict.fromkeys(names) if not n.startswith("_")]
+    # TYPE_CHECKING = False: the idiom that keeps typing out of the import
+    return [n for n in dict.fromkeys(names) if not n.startswith("_") and n != "TYPE_CHECKING"]
 
 
 def entries() -> dict[str, dict[str, str]]:
