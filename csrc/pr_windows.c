@@ -1,13 +1,28 @@
 /*
- * pr_windows.c - the Windows transports, chosen per command.
+ * pr_windows.c - the Windows transports.
  *
- * IOCTL_STORAGE_PERSISTENT_RESERVE_IN/OUT (ntddstor.h) are implemented by
- * classpnp for \\.\PhysicalDriveN and \\.\TapeN.  classpnp rebuilds the CDB
- * itself and consumes the sense data, and it only accepts READ KEYS, READ
- * RESERVATION and the 24-byte basic PR OUT parameter list with service
- * actions 0-6 and types 1, 3, 5, 6 (ClasspPersistentReserve).  Everything
- * else goes through IOCTL_SCSI_PASS_THROUGH_DIRECT (ntddscsi.h), which sends
- * the CDB unchanged and returns the SCSI status and the sense bytes.
+ * IOCTL_SCSI_PASS_THROUGH_DIRECT (ntddscsi.h) sends the CDB unchanged, once,
+ * with the caller's timeout (TimeOutValue), and returns the SCSI status and
+ * the sense bytes.  IOCTL_STORAGE_PERSISTENT_RESERVE_IN/OUT (ntddstor.h) are
+ * classpnp's own PR interface for \\.\PhysicalDriveN and \\.\TapeN: classpnp
+ * rebuilds the CDB, accepts only READ KEYS, READ RESERVATION and the 24-byte
+ * basic PR OUT parameter list with service actions 0-6 and types 1, 3, 5, 6
+ * (ClasspPersistentReserve), sends it with the FDO's TimeOutValue instead of
+ * the caller's, retries it itself (ClassSendSrbAsynchronous, MAXIMUM_RETRIES,
+ * ClassInterpretSenseInfo: timeouts, unit attentions, bus resets), so one
+ * PR OUT may be executed twice, and consumes the sense data.
+ *
+ * Hence, per device transport:
+ *   PR_TRANSPORT_AUTO          pass-through for every command; a PR IN the
+ *                              stack refuses to pass through (see
+ *                              pr_win_pass_through_refused) is read again
+ *                              through the storage IOCTL when it can carry
+ *                              it; a PR OUT never is: it fails unsent.
+ *   PR_TRANSPORT_STORAGE_IOCTL the storage IOCTLs only (the caller accepts
+ *                              classpnp's retries and timeout);
+ *                              PR_ERR_UNSUPPORTED, before any I/O, for what
+ *                              they cannot carry.
+ *   PR_TRANSPORT_PASS_THROUGH  pass-through only.
  */
 #define WIN32_LEAN_AND_MEAN
 
@@ -119,30 +134,128 @@ static uint32_t pr_win_storage_command(const uint8_t *cdb, uint32_t cdb_len, int
     return PR_WIN_OUT_COMMAND_LEN;
 }
 
+/* SAM-5 status codes the storage IOCTLs report as Win32 errors. */
+#define PR_WIN_STATUS_CHECK_CONDITION 0x02
+#define PR_WIN_STATUS_RESERVATION_CONFLICT 0x18
+
 /*
- * GetLastError() after a failed storage PR IOCTL, and whether the device ran
- * the command or may have (classpnp, RtlNtStatusToDosError):
- *   ERROR_BUSY (170)              RESERVATION CONFLICT status      ran
- *   ERROR_INVALID_FUNCTION (1)    CHECK CONDITION / ILLEGAL REQUEST ran (or
- *                                 the stack lacks the IOCTL: cannot tell)
- *   ERROR_SEM_TIMEOUT (121)       timed out (returned as PR_ERR_TIMEOUT) may have
- *   ERROR_IO_DEVICE (1117)        other device or adapter failure  may have
- *   ERROR_NOT_SUPPORTED (50), ERROR_INVALID_PARAMETER (87), ERROR_ACCESS_DENIED
- *   (5), ERROR_BAD_LENGTH (24), ERROR_INVALID_HANDLE (6), anything else:
- *                                 refused before dispatch          did not
- * The Python layer turns ERROR_BUSY into ReservationConflict,
- * ERROR_INVALID_FUNCTION into IllegalRequest without sense, ERROR_ACCESS_DENIED
- * into PermissionError, ERROR_NOT_SUPPORTED and ERROR_INVALID_PARAMETER into
- * UnsupportedOperation.  ERROR_MORE_DATA (234) on PR IN is no failure: the
- * bytes returned are valid, and the decoder sees ADDITIONAL LENGTH beyond
- * them and reports PR_ERR_SHORT with the size needed.
+ * The one verdict of this file on a failed DeviceIoControl: whether the
+ * command may have reached the device (result->dispatched), from the Win32
+ * error alone, for both transports.  0 only for the errors raised before an
+ * SRB is built or sent; 1 for every other error, named or not, because the
+ * stack also returns them after the command went out.
+ *
+ * Before dispatch (NTSTATUS -> Win32 as RtlNtStatusToDosError maps it,
+ * winerror.h values; raised by):
+ *   ERROR_INVALID_FUNCTION 1       STATUS_INVALID_DEVICE_REQUEST, _NOT_IMPLEMENTED:
+ *                                  no driver in the stack handles the control
+ *                                  code; for pass-through also the port
+ *                                  driver or miniport refusing the SRB
+ *                                  (SRB_STATUS_INVALID_REQUEST, _BAD_FUNCTION).
+ *                                  From the storage IOCTLs it is classpnp's
+ *                                  ILLEGAL REQUEST, a device answer handled
+ *                                  by pr_win_storage_status first.
+ *   ERROR_PATH_NOT_FOUND 3         STATUS_OBJECT_PATH_NOT_FOUND: name lookup.
+ *   ERROR_ACCESS_DENIED 5          STATUS_ACCESS_DENIED: the I/O manager, when
+ *                                  the handle lacks the access bits of the
+ *                                  control code (winioctl.h, ntddscsi.h:
+ *                                  FILE_WRITE_ACCESS for PR OUT and for
+ *                                  pass-through).  classpnp also maps DATA
+ *                                  PROTECT sense on a non-WRITE CDB to it
+ *                                  (ClassInterpretSenseInfo): a refusal by the
+ *                                  device, so the command did not run either.
+ *   ERROR_INVALID_HANDLE 6         STATUS_INVALID_HANDLE, _OBJECT_TYPE_MISMATCH:
+ *                                  handle lookup.
+ *   ERROR_NOT_ENOUGH_MEMORY 8,     STATUS_NO_MEMORY and the other allocation
+ *   ERROR_OUTOFMEMORY 14           failures of the calling process.
+ *   ERROR_BAD_LENGTH 24            STATUS_INFO_LENGTH_MISMATCH: the input
+ *                                  length checks of ClasspPersistentReserve.
+ *   ERROR_NOT_SUPPORTED 50         STATUS_NOT_SUPPORTED: a stack without the
+ *                                  control code (Wine: the storage IOCTLs).
+ *   ERROR_INVALID_PARAMETER 87     STATUS_INVALID_PARAMETER: ClasspPersistentReserve
+ *                                  (service action, scope, type, lengths),
+ *                                  ClassDeviceControl (pass-through buffer
+ *                                  shorter than SCSI_PASS_THROUGH), the port
+ *                                  driver's pass-through checks.
+ *   ERROR_INSUFFICIENT_BUFFER 122  STATUS_BUFFER_TOO_SMALL: length checks.
+ *   ERROR_NOACCESS 998             STATUS_ACCESS_VIOLATION, _DATATYPE_MISALIGNMENT:
+ *                                  probing and locking the caller's buffers.
+ *   ERROR_PRIVILEGE_NOT_HELD 1314  STATUS_PRIVILEGE_NOT_HELD: security check.
+ *   ERROR_INVALID_USER_BUFFER 1784 STATUS_INVALID_USER_BUFFER: buffer
+ *                                  alignment (ClasspPersistentReserve; the
+ *                                  adapter's AlignmentMask for the data
+ *                                  buffer of SCSI_PASS_THROUGH_DIRECT).
+ * Sources: classpnp (microsoft/Windows-driver-samples,
+ * storage/class/classpnp/src: utils.c ClasspPersistentReserve, class.c
+ * ClassDeviceControl and ClassInterpretSenseInfo), the NTSTATUS -> Win32
+ * table of Wine's dlls/ntdll/error.c, the IOCTL_SCSI_PASS_THROUGH_DIRECT
+ * documentation (access, alignment).
+ *
+ * Not before dispatch, among others: ERROR_FILE_NOT_FOUND 2 (on an open
+ * handle it is STATUS_NO_SUCH_DEVICE, which classpnp sets after the SRB came
+ * back with SRB_STATUS_NO_DEVICE, _INVALID_LUN or ILLEGAL REQUEST 25h),
+ * ERROR_NOT_READY 21, ERROR_CRC 23, ERROR_GEN_FAILURE 31,
+ * ERROR_DEV_NOT_EXIST 55, ERROR_SEM_TIMEOUT 121, ERROR_BUSY 170 (from
+ * pass-through: SRB_STATUS_BUSY), ERROR_NO_SUCH_DEVICE 433,
+ * ERROR_OPERATION_ABORTED 995, ERROR_IO_DEVICE 1117,
+ * ERROR_DEVICE_NOT_CONNECTED 1167, ERROR_REQUEST_ABORTED 1235,
+ * ERROR_NO_SYSTEM_RESOURCES 1450 (STATUS_INSUFFICIENT_RESOURCES: also the
+ * SystemStatus a port driver may complete an SRB with, which classpnp
+ * returns as is for SRB_STATUS_INTERNAL_ERROR).
  */
-static int pr_win_storage_dispatched(DWORD error)
+static int pr_win_dispatched(DWORD error)
 {
-    return error == ERROR_BUSY || error == ERROR_INVALID_FUNCTION ||
-           error == ERROR_SEM_TIMEOUT || error == ERROR_IO_DEVICE;
+    switch (error) {
+    case ERROR_INVALID_FUNCTION:
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_ACCESS_DENIED:
+    case ERROR_INVALID_HANDLE:
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+    case ERROR_BAD_LENGTH:
+    case ERROR_NOT_SUPPORTED:
+    case ERROR_INVALID_PARAMETER:
+    case ERROR_INSUFFICIENT_BUFFER:
+    case ERROR_NOACCESS:
+    case ERROR_PRIVILEGE_NOT_HELD:
+    case ERROR_INVALID_USER_BUFFER:
+        return 0;
+    default:
+        return 1;
+    }
 }
 
+/* A failed DeviceIoControl of either transport. */
+static int pr_win_failed(DWORD error, struct pr_result *result)
+{
+    result->os_error = (int32_t)error;
+    result->dispatched = (uint8_t)pr_win_dispatched(error);
+    return error == ERROR_SEM_TIMEOUT ? PR_ERR_TIMEOUT : PR_ERR_OS;
+}
+
+/*
+ * The SCSI status a storage PR IOCTL error stands for, 0 for none
+ * (ClassInterpretSenseInfo; RtlNtStatusToDosError):
+ *   ERROR_BUSY (170)            STATUS_DEVICE_BUSY: RESERVATION CONFLICT
+ *   ERROR_INVALID_FUNCTION (1)  STATUS_INVALID_DEVICE_REQUEST: CHECK CONDITION
+ *                               with ILLEGAL REQUEST (also what a stack
+ *                               without the IOCTL returns: not told apart)
+ * Either way nothing ran, so the device's answer is PR_ERR_STATUS.
+ */
+static uint8_t pr_win_storage_status(DWORD error)
+{
+    if (error == ERROR_BUSY)
+        return PR_WIN_STATUS_RESERVATION_CONFLICT;
+    if (error == ERROR_INVALID_FUNCTION)
+        return PR_WIN_STATUS_CHECK_CONDITION;
+    return 0;
+}
+
+/*
+ * ERROR_MORE_DATA (234) on PR IN is no failure: the bytes returned are
+ * valid, and the decoder sees ADDITIONAL LENGTH beyond them and reports
+ * PR_ERR_SHORT with the size needed.
+ */
 static int pr_win_storage_ioctl(HANDLE handle, int direction, uint8_t *command,
                                 uint32_t command_len, uint8_t *data, uint32_t data_len,
                                 struct pr_result *result)
@@ -161,8 +274,8 @@ static int pr_win_storage_ioctl(HANDLE handle, int direction, uint8_t *command,
         ok = pr_win_device_io_control(handle, IOCTL_STORAGE_PERSISTENT_RESERVE_OUT, command,
                                       (DWORD)command_len, NULL, 0, &returned, NULL);
     error = ok ? ERROR_SUCCESS : GetLastError();
-    result->os_error = (int32_t)error;
     if (ok || (direction == PR_DIR_FROM_DEVICE && error == ERROR_MORE_DATA)) {
+        result->os_error = (int32_t)error;
         result->dispatched = 1;
         /* PR OUT returns no bytes; its parameter list went out whole. */
         result->transferred = direction == PR_DIR_FROM_DEVICE
@@ -171,8 +284,13 @@ static int pr_win_storage_ioctl(HANDLE handle, int direction, uint8_t *command,
         result->resid = (int32_t)(data_len - result->transferred);
         return PR_OK;
     }
-    result->dispatched = (uint8_t)pr_win_storage_dispatched(error);
-    return error == ERROR_SEM_TIMEOUT ? PR_ERR_TIMEOUT : PR_ERR_OS;
+    result->scsi_status = pr_win_storage_status(error);
+    if (result->scsi_status != 0) {
+        result->os_error = (int32_t)error;
+        result->dispatched = 1;
+        return PR_ERR_STATUS;
+    }
+    return pr_win_failed(error, result);
 }
 
 /* TimeOutValue is in seconds: round up, and never 0. */
@@ -189,7 +307,6 @@ static int pr_win_pass_through(HANDLE handle, const uint8_t *cdb, uint32_t cdb_l
 {
     struct pr_win_sptd_with_sense request;
     DWORD returned = 0;
-    DWORD error;
     uint32_t transferred;
 
     result->transport = PR_TRANSPORT_PASS_THROUGH;
@@ -213,14 +330,8 @@ static int pr_win_pass_through(HANDLE handle, const uint8_t *cdb, uint32_t cdb_l
      * sense back, and Wine reads the request from the output buffer. */
     if (!pr_win_device_io_control(handle, IOCTL_SCSI_PASS_THROUGH_DIRECT, &request,
                                   (DWORD)sizeof(request), &request, (DWORD)sizeof(request),
-                                  &returned, NULL)) {
-        error = GetLastError();
-        result->os_error = (int32_t)error;
-        /* A failed pass-through normally never reached the LU (bad request,
-         * no SPT support); a timeout or an I/O error means it may have. */
-        result->dispatched = (uint8_t)(error == ERROR_SEM_TIMEOUT || error == ERROR_IO_DEVICE);
-        return error == ERROR_SEM_TIMEOUT ? PR_ERR_TIMEOUT : PR_ERR_OS;
-    }
+                                  &returned, NULL))
+        return pr_win_failed(GetLastError(), result);
     result->dispatched = 1;
     result->scsi_status = request.sptd.ScsiStatus;
     result->sense_len = (uint8_t)(request.sptd.SenseInfoLength > sizeof(request.sense)
@@ -236,34 +347,61 @@ static int pr_win_pass_through(HANDLE handle, const uint8_t *cdb, uint32_t cdb_l
 }
 
 /*
- * Per command: PR_TRANSPORT_AUTO sends over the storage IOCTLs whatever they
- * can carry exactly and the rest over pass-through.  A device opened with
- * PR_OPEN_FORCE_STORAGE_IOCTL returns PR_ERR_UNSUPPORTED, before any I/O, for
- * a command the storage IOCTLs cannot carry (result->transport names them);
- * the Python layer raises UnsupportedOperation.
+ * The errors with which a stack refuses IOCTL_SCSI_PASS_THROUGH_DIRECT
+ * before dispatch: no pass-through in the stack (ERROR_INVALID_FUNCTION,
+ * ERROR_NOT_SUPPORTED), or a handle or policy that does not allow it
+ * (ERROR_ACCESS_DENIED: it needs read-write access, the PR IN IOCTL only
+ * read access).  Only then does PR_TRANSPORT_AUTO read through the storage
+ * IOCTL instead.
  */
+static int pr_win_pass_through_refused(DWORD error)
+{
+    return error == ERROR_INVALID_FUNCTION || error == ERROR_NOT_SUPPORTED ||
+           error == ERROR_ACCESS_DENIED;
+}
+
 int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
                int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
                struct pr_result *result)
 {
     uint8_t command[PR_WIN_OUT_COMMAND_LEN];
-    uint32_t command_len = 0;
+    uint32_t command_len;
+    HANDLE handle;
     int rc = pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
 
     if (rc != PR_OK)
         return rc;
-
-    if (device->transport != PR_TRANSPORT_PASS_THROUGH)
-        command_len = pr_win_storage_command(cdb, cdb_len, direction, data, data_len, command);
-    if (command_len > 0)
-        return pr_win_storage_ioctl((HANDLE)device->handle, direction, command, command_len,
-                                    data, data_len, result);
+    handle = (HANDLE)device->handle;
     if (device->transport == PR_TRANSPORT_STORAGE_IOCTL) {
-        result->transport = PR_TRANSPORT_STORAGE_IOCTL;
-        return PR_ERR_UNSUPPORTED;
+        command_len = pr_win_storage_command(cdb, cdb_len, direction, data, data_len, command);
+        if (command_len == 0) {
+            result->transport = PR_TRANSPORT_STORAGE_IOCTL;
+            return PR_ERR_UNSUPPORTED;
+        }
+        return pr_win_storage_ioctl(handle, direction, command, command_len, data, data_len,
+                                    result);
     }
-    return pr_win_pass_through((HANDLE)device->handle, cdb, cdb_len, direction, data, data_len,
-                               timeout_ms, result);
+    rc = pr_win_pass_through(handle, cdb, cdb_len, direction, data, data_len, timeout_ms,
+                             result);
+    /* Re-reading is harmless; resending a PR OUT is not (see the top). */
+    if (device->transport != PR_TRANSPORT_AUTO || direction != PR_DIR_FROM_DEVICE ||
+        rc != PR_ERR_OS || result->dispatched ||
+        !pr_win_pass_through_refused((DWORD)result->os_error))
+        return rc;
+    command_len = pr_win_storage_command(cdb, cdb_len, direction, data, data_len, command);
+    if (command_len == 0)
+        return rc;
+    (void)pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
+    return pr_win_storage_ioctl(handle, direction, command, command_len, data, data_len,
+                                result);
+}
+
+/* Nothing here waits interruptibly, so there is never a command to resume. */
+int pr_resume(const struct pr_device *device, struct pr_result *result)
+{
+    (void)device;
+    (void)result;
+    return PR_ERR_ARGUMENT;
 }
 
 /* path is UTF-8: \\.\PhysicalDriveN, \\.\TapeN, \\.\CdRomN or an interface path. */
@@ -282,6 +420,7 @@ int pr_open(const char *path, uint32_t flags, struct pr_device *device, struct p
         forced == (PR_OPEN_FORCE_STORAGE_IOCTL | PR_OPEN_FORCE_PASS_THROUGH))
         return PR_ERR_ARGUMENT;
     device->handle = (intptr_t)INVALID_HANDLE_VALUE;
+    device->queue = NULL;
     length = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
     if (length <= 0) {
         result->os_error = (int32_t)GetLastError();  /* ERROR_NO_UNICODE_TRANSLATION */

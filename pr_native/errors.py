@@ -234,6 +234,8 @@ def _os_error(code: int, path: str, command: str, read_only: bool) -> OSError:
 
 
 # Win32 error codes (winerror.h) the Windows transports report in os_error.
+# Whether a failed command may have reached the device is decided from them
+# by csrc/pr_windows.c (pr_win_dispatched), never here.
 ERROR_INVALID_FUNCTION = 1
 ERROR_FILE_NOT_FOUND = 2
 ERROR_PATH_NOT_FOUND = 3
@@ -242,14 +244,25 @@ ERROR_SHARING_VIOLATION = 32
 ERROR_NOT_SUPPORTED = 50
 ERROR_INVALID_PARAMETER = 87
 ERROR_BUSY = 170
+_ERROR_INVALID_HANDLE = 6
+_ERROR_NOT_ENOUGH_MEMORY = 8
 _WIN32_ERRNO = {
     ERROR_FILE_NOT_FOUND: errno.ENOENT,
     ERROR_PATH_NOT_FOUND: errno.ENOENT,
     ERROR_ACCESS_DENIED: errno.EACCES,
+    _ERROR_INVALID_HANDLE: errno.EBADF,
+    _ERROR_NOT_ENOUGH_MEMORY: errno.ENOMEM,
     ERROR_SHARING_VIOLATION: errno.EBUSY,
     ERROR_INVALID_PARAMETER: errno.EINVAL,
 }
-_HIDDEN_SENSE = "; the Windows class driver hides the sense data (use transport='pass-through')"
+# How a driver stack refuses SCSI pass-through before dispatch: it has none,
+# or the handle or a policy does not allow it (pr_win_pass_through_refused).
+_PASS_THROUGH_ABSENT = (ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED)
+_PASS_THROUGH_REFUSED = (*_PASS_THROUGH_ABSENT, ERROR_ACCESS_DENIED)
+_HIDDEN_SENSE = (
+    "; the Windows class driver's storage PR IOCTL hides the sense data"
+    " (SCSI pass-through returns it)"
+)
 
 
 def windows_os_error(code: int, message: str, path: str) -> OSError:
@@ -260,6 +273,28 @@ def windows_os_error(code: int, message: str, path: str) -> OSError:
     return OSError(_WIN32_ERRNO.get(code, errno.EIO), f"{message} (Windows error {code})", path)
 
 
+def _pass_through_refused(
+    code: int, is_out: bool, evidence: dict[str, Any]
+) -> UnsupportedOperation:
+    """The stack refused SCSI pass-through before dispatch.  transport='auto'
+    never resends a PR OUT through the storage IOCTL (whose class driver
+    retries it and applies its own timeout); a PR IN it can carry was already
+    read through it instead."""
+    if is_out:
+        hint = (
+            "transport='storage-ioctl' sends the basic PR OUT service actions (0-6, types "
+            "1, 3, 5, 6) through the class driver instead, accepting its own retries (the "
+            "PR OUT may then run twice) and its fixed timeout"
+        )
+    else:
+        hint = "only READ KEYS and READ RESERVATION are read without it (transport='storage-ioctl')"
+    return UnsupportedOperation(
+        f"the driver stack refused SCSI pass-through (Windows error {code}); nothing was "
+        f"sent: {hint}",
+        **evidence,
+    )
+
+
 def _windows_error(code: int, result: Any, evidence: dict[str, Any]) -> Exception:
     """A Win32 error of the Windows transports (GetLastError(), recorded by
     csrc/pr_windows.c, which also decided whether the command was dispatched)."""
@@ -268,27 +303,41 @@ def _windows_error(code: int, result: Any, evidence: dict[str, Any]) -> Exceptio
         ERROR_INVALID_PARAMETER,
     ):
         return UnsupportedOperation(
-            f"the storage PR IOCTL refused the command (Windows error {code}): "
-            "the class driver does not support it; use transport='pass-through'",
+            f"the storage PR IOCTL refused the command (Windows error {code}): the class "
+            "driver does not support it, nothing was sent; SCSI pass-through "
+            "(transport='auto' or 'pass-through') carries every PR command where the "
+            "driver stack allows it",
             **evidence,
         )
-    return windows_os_error(code, evidence["command"], evidence["device"])
+    error = windows_os_error(code, evidence["command"], evidence["device"])
+    if result.transport != lib.PR_TRANSPORT_PASS_THROUGH or result.dispatched:
+        return error
+    is_out = evidence["cdb"][:1] == bytes([lib.PR_OPCODE_OUT])
+    # A PR IN denied pass-through for lack of access stays a PermissionError.
+    if code not in (_PASS_THROUGH_REFUSED if is_out else _PASS_THROUGH_ABSENT):
+        return error
+    refused = _pass_through_refused(code, is_out, evidence)
+    refused.__cause__ = error
+    return refused
 
 
 def _windows_status_error(result: Any, evidence: dict[str, Any]) -> PRError | None:
     """The storage PR IOCTLs answer a SCSI status with a Win32 error and
     consume the sense data; the C transport records the status it stands for
-    (ERROR_BUSY: RESERVATION CONFLICT, ERROR_INVALID_FUNCTION: CHECK CONDITION
-    with ILLEGAL REQUEST, classpnp's only mapping to STATUS_INVALID_DEVICE_REQUEST)."""
+    (ERROR_BUSY: RESERVATION CONFLICT; ERROR_INVALID_FUNCTION: CHECK CONDITION
+    with ILLEGAL REQUEST, which classpnp cannot tell from a request the port
+    driver or the stack refused) and keeps the Win32 error in os_error."""
     if not result.sense_hidden:
         return None
+    code = f" (Windows error {result.os_error})" if result.os_error else ""
     if result.scsi_status == ScsiStatus.RESERVATION_CONFLICT:
         return ReservationConflict(
-            "reservation conflict" + _HIDDEN_SENSE, status=result.scsi_status, **evidence
+            f"reservation conflict{code}{_HIDDEN_SENSE}", status=result.scsi_status, **evidence
         )
     if result.scsi_status == ScsiStatus.CHECK_CONDITION:
         return IllegalRequest(
-            "the device rejected the command (ILLEGAL REQUEST)" + _HIDDEN_SENSE,
+            f"the device or the driver stack rejected the command (ILLEGAL REQUEST){code}"
+            f"{_HIDDEN_SENSE}",
             status=result.scsi_status,
             **evidence,
         )

@@ -5,7 +5,8 @@
  * Part 1 uses the real Wine: CreateFileW on \\.\PhysicalDrive0 and files,
  * and the storage PR IOCTLs, which Wine does not implement (ERROR_NOT_SUPPORTED).
  * Part 2 replaces DeviceIoControl through pr_win_device_io_control with a fake
- * device that records the exact input buffers and returns canned outputs.
+ * device that records the exact input buffers, counts the calls and returns
+ * canned outputs.
  * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
  */
 #define WIN32_LEAN_AND_MEAN
@@ -24,6 +25,7 @@
 #include "pr_windows_seam.h"
 
 #define FAKE_HANDLE ((intptr_t)0x4242)
+#define MAX_CALLS 4
 #define TIMEOUT_MS 30000
 #define SPTD_SENSE_OFFSET offsetof(struct pr_win_sptd_with_sense, sense)
 
@@ -59,11 +61,17 @@ static void put_be64(uint8_t *p, uint64_t v)
     put_be32(p + 4, (uint32_t)v);
 }
 
+/* Not in the mingw-w64 winerror.h. */
+#ifndef ERROR_NO_SUCH_DEVICE
+#define ERROR_NO_SUCH_DEVICE 433L
+#endif
+
 /* ---- the fake device ---------------------------------------------------- */
 
 static struct {
-    /* what pr_windows.c sent */
+    /* what pr_windows.c sent: every control code, the last call's buffers */
     unsigned calls;
+    DWORD codes[MAX_CALLS];
     HANDLE handle;
     DWORD code;
     uint8_t in[sizeof(struct pr_win_sptd_with_sense)];
@@ -78,6 +86,7 @@ static struct {
     DWORD data_out_len;
     /* what it answers */
     DWORD error;             /* 0: success, else FALSE with this GetLastError() */
+    DWORD pass_through_error; /* when not 0, pass-through fails with it instead */
     const uint8_t *reply;    /* PR IN / data-in bytes */
     DWORD reply_len;
     UCHAR scsi_status;
@@ -97,6 +106,8 @@ static BOOL WINAPI fake_device_io_control(HANDLE handle, DWORD code, LPVOID in, 
 {
     DWORD n;
 
+    if (fake.calls < MAX_CALLS)
+        fake.codes[fake.calls] = code;
     fake.calls++;
     fake.handle = handle;
     fake.code = code;
@@ -118,8 +129,8 @@ static BOOL WINAPI fake_device_io_control(HANDLE handle, DWORD code, LPVOID in, 
             memcpy(fake.data_out, sptd->DataBuffer, sptd->DataTransferLength);
             fake.data_out_len = sptd->DataTransferLength;
         }
-        if (fake.error != 0) {
-            SetLastError(fake.error);
+        if (fake.pass_through_error != 0 || fake.error != 0) {
+            SetLastError(fake.pass_through_error != 0 ? fake.pass_through_error : fake.error);
             return FALSE;
         }
         if (sptd->DataIn == SCSI_IOCTL_DATA_IN) {
@@ -149,11 +160,11 @@ static BOOL WINAPI fake_device_io_control(HANDLE handle, DWORD code, LPVOID in, 
     return TRUE;
 }
 
-static const struct pr_device auto_device = {FAKE_HANDLE, PR_TRANSPORT_AUTO, 0};
+static const struct pr_device auto_device = {FAKE_HANDLE, PR_TRANSPORT_AUTO, 0, NULL};
 static const struct pr_device storage_device = {FAKE_HANDLE, PR_TRANSPORT_STORAGE_IOCTL,
-                                                PR_OPEN_FORCE_STORAGE_IOCTL};
+                                                PR_OPEN_FORCE_STORAGE_IOCTL, NULL};
 static const struct pr_device pass_device = {FAKE_HANDLE, PR_TRANSPORT_PASS_THROUGH,
-                                             PR_OPEN_FORCE_PASS_THROUGH};
+                                             PR_OPEN_FORCE_PASS_THROUGH, NULL};
 
 /* ---- expected bytes, written out independently of pr_winbuf.c ----------- */
 
@@ -311,10 +322,12 @@ static void test_layouts(void)
 static void test_wine_physical_drive(void)
 {
     struct pr_device device;
+    struct pr_device storage;
     struct pr_result result;
     uint8_t buffer[64];
     uint64_t keys[4];
     struct pr_keys out;
+    DWORD pass_through_error;
     int rc;
 
     rc = pr_open("\\\\.\\PhysicalDrive0", 0, &device, &result);
@@ -322,17 +335,36 @@ static void test_wine_physical_drive(void)
           "wine: pr_open(\\\\.\\PhysicalDrive0) rc %d os_error %d", rc, result.os_error);
     if (rc != PR_OK)
         return;
-    rc = pr_read_keys(&device, buffer, sizeof(buffer), TIMEOUT_MS, keys, 4, &out, &result);
-    check(rc == PR_ERR_OS && result.os_error == ERROR_NOT_SUPPORTED &&
-              result.transport == PR_TRANSPORT_STORAGE_IOCTL && result.dispatched == 0 &&
-              result.sense_hidden == 1,
-          "wine: storage READ KEYS -> rc %d os_error %d transport %u dispatched %u", rc,
-          result.os_error, result.transport, result.dispatched);
-    /* Not a check: Wine routes SPTD to its cdrom code, which needs a Unix
-     * device that answers SG_IO. */
+    rc = pr_open("\\\\.\\PhysicalDrive0", PR_OPEN_FORCE_STORAGE_IOCTL, &storage, &result);
+    check(rc == PR_OK && storage.transport == PR_TRANSPORT_STORAGE_IOCTL,
+          "wine: pr_open(\\\\.\\PhysicalDrive0, FORCE_STORAGE_IOCTL) rc %d", rc);
+    if (rc == PR_OK) {
+        rc = pr_read_keys(&storage, buffer, sizeof(buffer), TIMEOUT_MS, keys, 4, &out, &result);
+        check(rc == PR_ERR_OS && result.os_error == ERROR_NOT_SUPPORTED &&
+                  result.transport == PR_TRANSPORT_STORAGE_IOCTL && result.dispatched == 0 &&
+                  result.sense_hidden == 1,
+              "wine: storage READ KEYS -> rc %d os_error %d transport %u dispatched %u", rc,
+              result.os_error, result.transport, result.dispatched);
+        pr_close(&storage);
+    }
+    /* Wine routes SPTD to its cdrom code, which needs a Unix device that
+     * answers SG_IO: where it has none, it refuses pass-through, and auto
+     * mode then reads through the storage IOCTL (which Wine lacks too).  No
+     * PR OUT is sent to a real drive here. */
     rc = pr_test_unit_ready(&device, TIMEOUT_MS, &result);
+    pass_through_error = rc == PR_ERR_OS ? (DWORD)result.os_error : 0;
     printf("info wine: pass-through TEST UNIT READY on PhysicalDrive0 -> rc %d os_error %d "
            "status 0x%02x\n", rc, result.os_error, result.scsi_status);
+    rc = pr_read_keys(&device, buffer, sizeof(buffer), TIMEOUT_MS, keys, 4, &out, &result);
+    if (pass_through_error == ERROR_NOT_SUPPORTED || pass_through_error == ERROR_INVALID_FUNCTION ||
+        pass_through_error == ERROR_ACCESS_DENIED)
+        check(rc == PR_ERR_OS && result.os_error == ERROR_NOT_SUPPORTED &&
+                  result.transport == PR_TRANSPORT_STORAGE_IOCTL && result.dispatched == 0,
+              "wine: auto READ KEYS, pass-through refused -> storage IOCTL: rc %d os_error %d "
+              "transport %u", rc, result.os_error, result.transport);
+    else
+        check(result.transport == PR_TRANSPORT_PASS_THROUGH,
+              "wine: auto READ KEYS -> pass-through: rc %d os_error %d", rc, result.os_error);
     check(pr_close(&device) == PR_OK, "wine: pr_close");
     check(device.handle == (intptr_t)INVALID_HANDLE_VALUE && pr_close(&device) == PR_ERR_ARGUMENT,
           "wine: second pr_close -> PR_ERR_ARGUMENT");
@@ -423,15 +455,21 @@ static void test_wine_open(void)
 
 /* ---- part 2: the fake device -------------------------------------------- */
 
-static int storage_in_sent(uint8_t service_action, const uint8_t *buffer, uint16_t length)
+/* The last call was a storage PR IN of these exact bytes. */
+static int storage_in_last(uint8_t service_action, const uint8_t *buffer, uint16_t length)
 {
     uint8_t expected[PR_WIN_IN_COMMAND_LEN];
 
     expect_in_command(expected, service_action, length);
-    return fake.calls == 1 && fake.handle == (HANDLE)FAKE_HANDLE &&
+    return fake.handle == (HANDLE)FAKE_HANDLE &&
            fake.code == IOCTL_STORAGE_PERSISTENT_RESERVE_IN && fake.in_len == sizeof(expected) &&
            memcmp(fake.in, expected, sizeof(expected)) == 0 && fake.out_ptr == buffer &&
            fake.out_len == length && fake.returned_given && !fake.overlapped_given;
+}
+
+static int storage_in_sent(uint8_t service_action, const uint8_t *buffer, uint16_t length)
+{
+    return fake.calls == 1 && storage_in_last(service_action, buffer, length);
 }
 
 static int sptd_sent(const uint8_t *cdb, UCHAR cdb_len, UCHAR data_in, const void *data,
@@ -515,7 +553,7 @@ static void test_storage_more_data(void)
     fake.reply = reply;
     fake.reply_len = sizeof(reply);
     fake.error = ERROR_MORE_DATA;
-    rc = pr_read_keys(&auto_device, small, sizeof(small), TIMEOUT_MS, keys, 8, &k, &result);
+    rc = pr_read_keys(&storage_device, small, sizeof(small), TIMEOUT_MS, keys, 8, &k, &result);
     check(storage_in_sent(0, small, sizeof(small)), "ERROR_MORE_DATA: storage READ KEYS of 16");
     check(rc == PR_ERR_SHORT && result.needed == sizeof(reply) && result.transferred == 16 &&
               result.os_error == ERROR_MORE_DATA && result.dispatched == 1 && k.count == 1 &&
@@ -526,7 +564,7 @@ static void test_storage_more_data(void)
     fake_reset();
     fake.reply = reply;
     fake.reply_len = sizeof(reply);
-    rc = pr_read_keys(&auto_device, big, sizeof(big), TIMEOUT_MS, keys, 8, &k, &result);
+    rc = pr_read_keys(&storage_device, big, sizeof(big), TIMEOUT_MS, keys, 8, &k, &result);
     check(rc == PR_OK && k.count == 4 && k.generation == 77 && keys[3] == 0x1003 &&
               result.transferred == sizeof(reply) && storage_in_sent(0, big, sizeof(big)),
           "ERROR_MORE_DATA: retry with 64 bytes decodes %u keys", k.count);
@@ -569,26 +607,21 @@ static void test_storage_out(void)
     }
 }
 
-static void test_storage_errors(void)
+/* classpnp's Win32 errors for a device's answer: PR_ERR_STATUS with the status
+ * byte they stand for, never a transport failure. */
+static void test_storage_status(void)
 {
     static const struct {
         DWORD error;
-        int rc;
-        uint8_t dispatched;
+        uint8_t status;
         const char *name;
     } cases[] = {
-        {ERROR_BUSY, PR_ERR_OS, 1, "ERROR_BUSY (reservation conflict)"},
-        {ERROR_INVALID_FUNCTION, PR_ERR_OS, 1, "ERROR_INVALID_FUNCTION (illegal request)"},
-        {ERROR_SEM_TIMEOUT, PR_ERR_TIMEOUT, 1, "ERROR_SEM_TIMEOUT"},
-        {ERROR_IO_DEVICE, PR_ERR_OS, 1, "ERROR_IO_DEVICE"},
-        {ERROR_NOT_SUPPORTED, PR_ERR_OS, 0, "ERROR_NOT_SUPPORTED"},
-        {ERROR_INVALID_PARAMETER, PR_ERR_OS, 0, "ERROR_INVALID_PARAMETER"},
-        {ERROR_ACCESS_DENIED, PR_ERR_OS, 0, "ERROR_ACCESS_DENIED"},
-        {ERROR_BAD_LENGTH, PR_ERR_OS, 0, "ERROR_BAD_LENGTH"},
-        {ERROR_INVALID_HANDLE, PR_ERR_OS, 0, "ERROR_INVALID_HANDLE"},
-        {ERROR_MORE_DATA, PR_ERR_OS, 0, "ERROR_MORE_DATA on PR OUT"},
+        {ERROR_BUSY, 0x18, "ERROR_BUSY -> RESERVATION CONFLICT"},
+        {ERROR_INVALID_FUNCTION, 0x02, "ERROR_INVALID_FUNCTION -> CHECK CONDITION"},
     };
-    uint8_t list[24];
+    uint8_t buffer[64];
+    uint64_t keys[8];
+    struct pr_keys k;
     struct pr_out_request r = out_request(1, 1);
     struct pr_result result;
     size_t i;
@@ -597,14 +630,122 @@ static void test_storage_errors(void)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fake_reset();
         fake.error = cases[i].error;
-        rc = pr_out(&auto_device, &r, list, sizeof(list), TIMEOUT_MS, &result);
-        check(rc == cases[i].rc && result.os_error == (int32_t)cases[i].error &&
-                  result.dispatched == cases[i].dispatched &&
-                  result.transport == PR_TRANSPORT_STORAGE_IOCTL && result.sense_hidden == 1 &&
-                  result.sense_len == 0,
-              "storage RESERVE -> %s: rc %d os_error %d dispatched %u", cases[i].name, rc,
-              result.os_error, result.dispatched);
+        rc = pr_out(&storage_device, &r, buffer, sizeof(buffer), TIMEOUT_MS, &result);
+        check(rc == PR_ERR_STATUS && fake.calls == 1 &&
+                  fake.code == IOCTL_STORAGE_PERSISTENT_RESERVE_OUT &&
+                  result.scsi_status == cases[i].status &&
+                  result.os_error == (int32_t)cases[i].error && result.dispatched == 1 &&
+                  result.sense_hidden == 1 && result.sense_len == 0 &&
+                  result.transport == PR_TRANSPORT_STORAGE_IOCTL,
+              "storage RESERVE, %s: rc %d status 0x%02x os_error %d dispatched %u",
+              cases[i].name, rc, result.scsi_status, result.os_error, result.dispatched);
+        fake_reset();
+        fake.error = cases[i].error;
+        rc = pr_read_keys(&storage_device, buffer, sizeof(buffer), TIMEOUT_MS, keys, 8, &k,
+                          &result);
+        check(rc == PR_ERR_STATUS && storage_in_sent(0, buffer, sizeof(buffer)) &&
+                  result.scsi_status == cases[i].status &&
+                  result.os_error == (int32_t)cases[i].error && result.dispatched == 1 &&
+                  result.sense_hidden == 1,
+              "storage READ KEYS, %s: rc %d status 0x%02x", cases[i].name, rc,
+              result.scsi_status);
     }
+}
+
+/* The before-dispatch table of pr_windows.c (pr_win_dispatched), whole. */
+static const struct {
+    DWORD error;
+    const char *name;
+} before_dispatch[] = {
+    {ERROR_INVALID_FUNCTION, "ERROR_INVALID_FUNCTION"},
+    {ERROR_PATH_NOT_FOUND, "ERROR_PATH_NOT_FOUND"},
+    {ERROR_ACCESS_DENIED, "ERROR_ACCESS_DENIED"},
+    {ERROR_INVALID_HANDLE, "ERROR_INVALID_HANDLE"},
+    {ERROR_NOT_ENOUGH_MEMORY, "ERROR_NOT_ENOUGH_MEMORY"},
+    {ERROR_OUTOFMEMORY, "ERROR_OUTOFMEMORY"},
+    {ERROR_BAD_LENGTH, "ERROR_BAD_LENGTH"},
+    {ERROR_NOT_SUPPORTED, "ERROR_NOT_SUPPORTED"},
+    {ERROR_INVALID_PARAMETER, "ERROR_INVALID_PARAMETER"},
+    {ERROR_INSUFFICIENT_BUFFER, "ERROR_INSUFFICIENT_BUFFER"},
+    {ERROR_NOACCESS, "ERROR_NOACCESS"},
+    {ERROR_PRIVILEGE_NOT_HELD, "ERROR_PRIVILEGE_NOT_HELD"},
+    {ERROR_INVALID_USER_BUFFER, "ERROR_INVALID_USER_BUFFER"},
+};
+
+/* A sample of the rest: each may follow a command that reached the device. */
+static const struct {
+    DWORD error;
+    const char *name;
+} after_dispatch[] = {
+    {ERROR_FILE_NOT_FOUND, "ERROR_FILE_NOT_FOUND (STATUS_NO_SUCH_DEVICE)"},
+    {ERROR_NOT_READY, "ERROR_NOT_READY"},
+    {ERROR_CRC, "ERROR_CRC"},
+    {ERROR_GEN_FAILURE, "ERROR_GEN_FAILURE"},
+    {ERROR_DEV_NOT_EXIST, "ERROR_DEV_NOT_EXIST"},
+    {ERROR_SEM_TIMEOUT, "ERROR_SEM_TIMEOUT"},
+    {ERROR_MORE_DATA, "ERROR_MORE_DATA"},
+    {ERROR_NO_SUCH_DEVICE, "ERROR_NO_SUCH_DEVICE"},
+    {ERROR_OPERATION_ABORTED, "ERROR_OPERATION_ABORTED"},
+    {ERROR_IO_DEVICE, "ERROR_IO_DEVICE"},
+    {ERROR_DEVICE_NOT_CONNECTED, "ERROR_DEVICE_NOT_CONNECTED"},
+    {ERROR_REQUEST_ABORTED, "ERROR_REQUEST_ABORTED"},
+    {ERROR_NO_SYSTEM_RESOURCES, "ERROR_NO_SYSTEM_RESOURCES"},
+    {12345, "unknown error 12345"},
+};
+
+/* One failed DeviceIoControl: rc, os_error and dispatched as the table says. */
+static int verdict_holds(const struct pr_device *device, int out, DWORD error,
+                         uint8_t dispatched)
+{
+    uint8_t buffer[64];
+    uint64_t keys[8];
+    struct pr_keys k;
+    struct pr_out_request r = out_request(1, 1);
+    struct pr_result result;
+    int storage = device->transport == PR_TRANSPORT_STORAGE_IOCTL;
+    int rc;
+
+    fake_reset();
+    fake.error = error;
+    if (out)
+        rc = pr_out(device, &r, buffer, sizeof(buffer), TIMEOUT_MS, &result);
+    else
+        rc = pr_read_keys(device, buffer, sizeof(buffer), TIMEOUT_MS, keys, 8, &k, &result);
+    return fake.calls == 1 &&
+           fake.code == (storage ? (out ? IOCTL_STORAGE_PERSISTENT_RESERVE_OUT
+                                        : IOCTL_STORAGE_PERSISTENT_RESERVE_IN)
+                                 : IOCTL_SCSI_PASS_THROUGH_DIRECT) &&
+           rc == (error == ERROR_SEM_TIMEOUT ? PR_ERR_TIMEOUT : PR_ERR_OS) &&
+           result.os_error == (int32_t)error && result.dispatched == dispatched &&
+           result.scsi_status == 0 && result.sense_len == 0 &&
+           result.sense_hidden == (uint8_t)storage &&
+           result.transport == (storage ? PR_TRANSPORT_STORAGE_IOCTL : PR_TRANSPORT_PASS_THROUGH);
+}
+
+/* Every transport and direction reaches the same verdict for an error (the
+ * storage IOCTL's device answers and its ERROR_MORE_DATA on PR IN aside). */
+static void check_verdict(DWORD error, const char *name, uint8_t dispatched)
+{
+    int storage_answer = error == ERROR_BUSY || error == ERROR_INVALID_FUNCTION;
+    int ok = verdict_holds(&pass_device, 1, error, dispatched) &&
+             verdict_holds(&pass_device, 0, error, dispatched) &&
+             (storage_answer || verdict_holds(&storage_device, 1, error, dispatched)) &&
+             (storage_answer || error == ERROR_MORE_DATA ||
+              verdict_holds(&storage_device, 0, error, dispatched));
+
+    check(ok, "%s (%lu): dispatched %u, PR OUT and PR IN, pass-through%s", name,
+          (unsigned long)error, dispatched, storage_answer ? "" : " and storage IOCTL");
+}
+
+static void test_verdicts(void)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(before_dispatch) / sizeof(before_dispatch[0]); i++)
+        check_verdict(before_dispatch[i].error, before_dispatch[i].name, 0);
+    for (i = 0; i < sizeof(after_dispatch) / sizeof(after_dispatch[0]); i++)
+        check_verdict(after_dispatch[i].error, after_dispatch[i].name, 1);
+    check_verdict(ERROR_BUSY, "ERROR_BUSY from pass-through (SRB_STATUS_BUSY)", 1);
 }
 
 static void test_pass_through_in(void)
@@ -780,7 +921,9 @@ static void test_pass_through_status(void)
           "pass-through ERROR_INVALID_FUNCTION -> rc %d dispatched %u", rc, result.dispatched);
 }
 
-/* Which transport AUTO picks, and forced storage mode refusing what it cannot carry. */
+/* Auto mode: every PR OUT through pass-through, once, with the caller's
+ * timeout; forced storage mode carries what the storage IOCTLs can and
+ * refuses the rest before any I/O. */
 static void test_selection(void)
 {
     static const uint8_t tid[24] = {0x06, 0, 0, 0, 0x50, 1, 2, 3, 4, 5, 6, 7};
@@ -789,25 +932,30 @@ static void test_selection(void)
         uint8_t type;
         uint8_t scope;
         int spec_i_pt;
-        DWORD code;
+        int storage;      /* the storage IOCTL can carry it */
         const char *name;
     } outs[] = {
-        {4, 3, 0, 0, IOCTL_STORAGE_PERSISTENT_RESERVE_OUT, "PREEMPT type 3"},
-        {5, 6, 0, 0, IOCTL_STORAGE_PERSISTENT_RESERVE_OUT, "PREEMPT AND ABORT type 6"},
-        {3, 0, 0, 0, IOCTL_STORAGE_PERSISTENT_RESERVE_OUT, "CLEAR"},
-        {1, 7, 0, 0, IOCTL_SCSI_PASS_THROUGH_DIRECT, "RESERVE type 7"},
-        {1, 8, 0, 0, IOCTL_SCSI_PASS_THROUGH_DIRECT, "RESERVE type 8"},
-        {4, 8, 0, 0, IOCTL_SCSI_PASS_THROUGH_DIRECT, "PREEMPT type 8"},
-        {2, 1, 2, 0, IOCTL_SCSI_PASS_THROUGH_DIRECT, "RELEASE scope 2"},
-        {7, 0, 0, 0, IOCTL_SCSI_PASS_THROUGH_DIRECT, "REGISTER AND MOVE"},
-        {8, 3, 0, 0, IOCTL_SCSI_PASS_THROUGH_DIRECT, "REPLACE LOST RESERVATION"},
-        {0, 0, 0, 1, IOCTL_SCSI_PASS_THROUGH_DIRECT, "SPEC_I_PT REGISTER"},
+        {0, 0, 0, 0, 1, "REGISTER"},
+        {1, 1, 0, 0, 1, "RESERVE type 1"},
+        {2, 5, 0, 0, 1, "RELEASE type 5"},
+        {3, 0, 0, 0, 1, "CLEAR"},
+        {4, 3, 0, 0, 1, "PREEMPT type 3"},
+        {5, 6, 0, 0, 1, "PREEMPT AND ABORT type 6"},
+        {6, 0, 0, 0, 1, "REGISTER AND IGNORE EXISTING KEY"},
+        {1, 7, 0, 0, 0, "RESERVE type 7"},
+        {1, 8, 0, 0, 0, "RESERVE type 8"},
+        {4, 8, 0, 0, 0, "PREEMPT type 8"},
+        {2, 1, 2, 0, 0, "RELEASE scope 2"},
+        {7, 0, 0, 0, 0, "REGISTER AND MOVE"},
+        {8, 3, 0, 0, 0, "REPLACE LOST RESERVATION"},
+        {0, 0, 0, 1, 0, "SPEC_I_PT REGISTER"},
     };
     uint8_t buffer[128];
+    uint8_t expected_list[128];
     uint8_t cdb[10];
+    uint32_t length;
     uint64_t keys[8];
     struct pr_keys k;
-    struct pr_reservation res;
     struct pr_full_status fs;
     struct pr_registrant reg[1];
     struct pr_out_request r;
@@ -822,48 +970,49 @@ static void test_selection(void)
             r.transport_ids = tid;
             r.transport_ids_length = sizeof(tid);
         }
+        pr_build_out_parameters(&r, expected_list, sizeof(expected_list), &length);
+        expect_cdb(cdb, 0x5F, outs[i].service_action,
+                   (uint8_t)(outs[i].scope << 4 | outs[i].type), (uint16_t)length);
         fake_reset();
-        rc = pr_out(&auto_device, &r, buffer, sizeof(buffer), TIMEOUT_MS, &result);
-        check(rc == PR_OK && fake.calls == 1 && fake.code == outs[i].code &&
-                  result.transport == (outs[i].code == IOCTL_SCSI_PASS_THROUGH_DIRECT
-                                           ? PR_TRANSPORT_PASS_THROUGH
-                                           : PR_TRANSPORT_STORAGE_IOCTL),
-              "auto %s -> %s", outs[i].name,
-              fake.code == IOCTL_SCSI_PASS_THROUGH_DIRECT ? "pass-through" : "storage IOCTL");
-        if (outs[i].code == IOCTL_SCSI_PASS_THROUGH_DIRECT) {
-            fake_reset();
-            rc = pr_out(&storage_device, &r, buffer, sizeof(buffer), TIMEOUT_MS, &result);
+        rc = pr_out(&auto_device, &r, buffer, sizeof(buffer), 45000, &result);
+        check(rc == PR_OK && sptd_sent(cdb, 10, SCSI_IOCTL_DATA_OUT, buffer, length, 45) &&
+                  fake.data_out_len == length &&
+                  memcmp(fake.data_out, expected_list, length) == 0 &&
+                  result.transport == PR_TRANSPORT_PASS_THROUGH && result.dispatched == 1,
+              "auto %s -> one pass-through call (%u), CDB and %u-byte list exact, "
+              "TimeOutValue %lu s",
+              outs[i].name, fake.calls, (unsigned)length, (unsigned long)fake.sptd.TimeOutValue);
+        fake_reset();
+        rc = pr_out(&storage_device, &r, buffer, sizeof(buffer), TIMEOUT_MS, &result);
+        if (outs[i].storage)
+            check(rc == PR_OK && fake.calls == 1 &&
+                      fake.code == IOCTL_STORAGE_PERSISTENT_RESERVE_OUT &&
+                      result.transport == PR_TRANSPORT_STORAGE_IOCTL,
+                  "forced storage %s -> storage IOCTL", outs[i].name);
+        else
             check(rc == PR_ERR_UNSUPPORTED && fake.calls == 0 && result.dispatched == 0 &&
                       result.transport == PR_TRANSPORT_STORAGE_IOCTL,
                   "forced storage %s -> PR_ERR_UNSUPPORTED, no I/O (rc %d)", outs[i].name, rc);
-        }
     }
-
-    fake_reset();
-    pr_read_keys(&auto_device, buffer, sizeof(buffer), TIMEOUT_MS, keys, 8, &k, &result);
-    check(storage_in_sent(0, buffer, sizeof(buffer)) &&
-              result.transport == PR_TRANSPORT_STORAGE_IOCTL,
-          "auto READ KEYS -> storage IOCTL");
-    fake_reset();
-    pr_read_reservation(&auto_device, buffer, sizeof(buffer), TIMEOUT_MS, &res, &result);
-    check(storage_in_sent(1, buffer, sizeof(buffer)) &&
-              result.transport == PR_TRANSPORT_STORAGE_IOCTL,
-          "auto READ RESERVATION -> storage IOCTL");
-
-    fake_reset();
-    pr_read_keys(&auto_device, buffer, 4, TIMEOUT_MS, keys, 8, &k, &result);
-    check(fake.code == IOCTL_SCSI_PASS_THROUGH_DIRECT && result.transport == PR_TRANSPORT_PASS_THROUGH,
-          "auto READ KEYS with allocation length 4 -> pass-through");
 
     fake_reset();
     rc = pr_read_full_status(&storage_device, buffer, sizeof(buffer), TIMEOUT_MS, reg, 1, &fs,
                              &result);
     check(rc == PR_ERR_UNSUPPORTED && fake.calls == 0 && result.dispatched == 0,
           "forced storage READ FULL STATUS -> PR_ERR_UNSUPPORTED (rc %d)", rc);
+    fake_reset();
+    rc = pr_read_keys(&storage_device, buffer, 4, TIMEOUT_MS, keys, 8, &k, &result);
+    check(rc == PR_ERR_UNSUPPORTED && fake.calls == 0,
+          "forced storage READ KEYS with allocation length 4 -> PR_ERR_UNSUPPORTED");
 
-    /* A CDB the class driver would not rebuild byte for byte: CONTROL byte set. */
+    /* CDBs the class driver would not rebuild byte for byte. */
     expect_cdb(cdb, 0x5E, 0, 0, 64);
     cdb[9] = 0x04;
+    fake_reset();
+    rc = pr_execute(&storage_device, cdb, sizeof(cdb), PR_DIR_FROM_DEVICE, buffer, 64,
+                    TIMEOUT_MS, &result);
+    check(rc == PR_ERR_UNSUPPORTED && fake.calls == 0,
+          "forced storage READ KEYS with CONTROL byte 0x04 -> PR_ERR_UNSUPPORTED");
     fake_reset();
     pr_execute(&auto_device, cdb, sizeof(cdb), PR_DIR_FROM_DEVICE, buffer, 64, TIMEOUT_MS,
                &result);
@@ -871,16 +1020,121 @@ static void test_selection(void)
           "auto READ KEYS with CONTROL byte 0x04 -> pass-through, CDB unchanged");
     expect_cdb(cdb, 0x5E, 0, 0, 64);
     fake_reset();
-    pr_execute(&auto_device, cdb, sizeof(cdb), PR_DIR_FROM_DEVICE, buffer, 32, TIMEOUT_MS,
-               &result);
-    check(fake.code == IOCTL_SCSI_PASS_THROUGH_DIRECT,
-          "auto READ KEYS with ALLOCATION LENGTH 64 but a 32-byte buffer -> pass-through");
+    rc = pr_execute(&storage_device, cdb, sizeof(cdb), PR_DIR_FROM_DEVICE, buffer, 32,
+                    TIMEOUT_MS, &result);
+    check(rc == PR_ERR_UNSUPPORTED && fake.calls == 0,
+          "forced storage READ KEYS with ALLOCATION LENGTH 64 but a 32-byte buffer -> "
+          "PR_ERR_UNSUPPORTED");
 
     fake_reset();
     rc = pr_execute(&auto_device, cdb, sizeof(cdb), PR_DIR_NONE, buffer, 8, TIMEOUT_MS, &result);
     check(rc == PR_ERR_ARGUMENT && fake.calls == 0, "data with PR_DIR_NONE -> PR_ERR_ARGUMENT");
     rc = pr_execute(&auto_device, cdb, 17, PR_DIR_FROM_DEVICE, buffer, 8, TIMEOUT_MS, &result);
     check(rc == PR_ERR_ARGUMENT && fake.calls == 0, "17-byte CDB -> PR_ERR_ARGUMENT");
+}
+
+/* Auto mode when the stack refuses pass-through before dispatch: a PR OUT
+ * fails unsent after one call; READ KEYS and READ RESERVATION are read
+ * through the storage IOCTL; nothing else falls back. */
+static void test_auto_refused(void)
+{
+    static const DWORD refusals[] = {ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED,
+                                     ERROR_ACCESS_DENIED};
+    static const DWORD others[] = {ERROR_INVALID_PARAMETER, ERROR_NOT_READY, ERROR_SEM_TIMEOUT,
+                                   ERROR_IO_DEVICE};
+    static const uint8_t keys_reply[] = {0, 0, 0, 7, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0x2A};
+    static const uint8_t reservation_reply[] = {0, 0, 0, 7, 0, 0, 0, 0};
+    uint8_t buffer[64];
+    uint8_t cdb[10];
+    uint64_t keys[8];
+    struct pr_keys k;
+    struct pr_reservation res;
+    struct pr_capabilities c;
+    struct pr_out_request r = out_request(1, 1);
+    struct pr_result result;
+    size_t i;
+    int rc;
+
+    fake_reset();
+    fake.reply = keys_reply;
+    fake.reply_len = sizeof(keys_reply);
+    rc = pr_read_keys(&auto_device, buffer, sizeof(buffer), 20000, keys, 8, &k, &result);
+    expect_cdb(cdb, 0x5E, 0, 0, sizeof(buffer));
+    check(rc == PR_OK && sptd_sent(cdb, 10, SCSI_IOCTL_DATA_IN, buffer, sizeof(buffer), 20) &&
+              k.count == 1 && keys[0] == 0x2A && result.transport == PR_TRANSPORT_PASS_THROUGH,
+          "auto READ KEYS -> one pass-through call, TimeOutValue %lu s",
+          (unsigned long)fake.sptd.TimeOutValue);
+
+    for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+        fake_reset();
+        fake.pass_through_error = refusals[i];
+        rc = pr_out(&auto_device, &r, buffer, sizeof(buffer), TIMEOUT_MS, &result);
+        check(rc == PR_ERR_OS && fake.calls == 1 && fake.codes[0] == IOCTL_SCSI_PASS_THROUGH_DIRECT &&
+                  result.os_error == (int32_t)refusals[i] && result.dispatched == 0 &&
+                  result.transport == PR_TRANSPORT_PASS_THROUGH,
+              "auto RESERVE, pass-through refused with %lu -> not sent, %u call(s), no storage "
+              "IOCTL", (unsigned long)refusals[i], fake.calls);
+
+        fake_reset();
+        fake.pass_through_error = refusals[i];
+        fake.reply = keys_reply;
+        fake.reply_len = sizeof(keys_reply);
+        rc = pr_read_keys(&auto_device, buffer, sizeof(buffer), TIMEOUT_MS, keys, 8, &k, &result);
+        check(rc == PR_OK && fake.calls == 2 && fake.codes[0] == IOCTL_SCSI_PASS_THROUGH_DIRECT &&
+                  storage_in_last(0, buffer, sizeof(buffer)) && k.count == 1 && keys[0] == 0x2A &&
+                  result.transport == PR_TRANSPORT_STORAGE_IOCTL && result.os_error == 0 &&
+                  result.dispatched == 1 && result.sense_hidden == 1 && result.cdb[0] == 0x5E,
+              "auto READ KEYS, pass-through refused with %lu -> storage IOCTL, exact bytes",
+              (unsigned long)refusals[i]);
+
+        fake_reset();
+        fake.pass_through_error = refusals[i];
+        fake.reply = reservation_reply;
+        fake.reply_len = sizeof(reservation_reply);
+        rc = pr_read_reservation(&auto_device, buffer, sizeof(buffer), TIMEOUT_MS, &res, &result);
+        check(rc == PR_OK && fake.calls == 2 && storage_in_last(1, buffer, sizeof(buffer)) &&
+                  res.reserved == 0 && result.transport == PR_TRANSPORT_STORAGE_IOCTL,
+              "auto READ RESERVATION, pass-through refused with %lu -> storage IOCTL",
+              (unsigned long)refusals[i]);
+
+        fake_reset();
+        fake.pass_through_error = refusals[i];
+        rc = pr_report_capabilities(&auto_device, buffer, sizeof(buffer), TIMEOUT_MS, &c,
+                                    &result);
+        check(rc == PR_ERR_OS && fake.calls == 1 && result.dispatched == 0 &&
+                  result.transport == PR_TRANSPORT_PASS_THROUGH,
+              "auto REPORT CAPABILITIES, pass-through refused with %lu -> no fallback",
+              (unsigned long)refusals[i]);
+    }
+
+    /* The stack refuses both, as Wine does: the storage IOCTL's error is reported. */
+    fake_reset();
+    fake.error = ERROR_NOT_SUPPORTED;
+    rc = pr_read_keys(&auto_device, buffer, sizeof(buffer), TIMEOUT_MS, keys, 8, &k, &result);
+    check(rc == PR_ERR_OS && fake.calls == 2 && result.os_error == ERROR_NOT_SUPPORTED &&
+              result.transport == PR_TRANSPORT_STORAGE_IOCTL && result.dispatched == 0,
+          "auto READ KEYS, both refused -> storage IOCTL's ERROR_NOT_SUPPORTED");
+    fake_reset();
+    fake.pass_through_error = ERROR_NOT_SUPPORTED;
+    rc = pr_read_keys(&auto_device, buffer, 4, TIMEOUT_MS, keys, 8, &k, &result);
+    check(rc == PR_ERR_OS && fake.calls == 1 && result.transport == PR_TRANSPORT_PASS_THROUGH,
+          "auto READ KEYS of 4 bytes (beyond the storage IOCTL), refused -> no fallback");
+
+    for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        fake_reset();
+        fake.pass_through_error = others[i];
+        pr_read_keys(&auto_device, buffer, sizeof(buffer), TIMEOUT_MS, keys, 8, &k, &result);
+        check(fake.calls == 1 && result.os_error == (int32_t)others[i] &&
+                  result.transport == PR_TRANSPORT_PASS_THROUGH,
+              "auto READ KEYS, pass-through error %lu -> reported, no fallback",
+              (unsigned long)others[i]);
+        fake_reset();
+        fake.pass_through_error = others[i];
+        pr_out(&auto_device, &r, buffer, sizeof(buffer), TIMEOUT_MS, &result);
+        check(fake.calls == 1 && result.os_error == (int32_t)others[i] &&
+                  result.transport == PR_TRANSPORT_PASS_THROUGH,
+              "auto RESERVE, pass-through error %lu -> one call", (unsigned long)others[i]);
+    }
 }
 
 int main(void)
@@ -893,11 +1147,13 @@ int main(void)
     test_storage_in();
     test_storage_more_data();
     test_storage_out();
-    test_storage_errors();
+    test_storage_status();
+    test_verdicts();
     test_pass_through_in();
     test_pass_through_out();
     test_pass_through_status();
     test_selection();
+    test_auto_refused();
 
     printf("%u passed, %u failed\n", passed, failed);
     fflush(stdout);

@@ -6,7 +6,9 @@
  *
  * usage: lab_probe.exe \\.\X: KEY    (KEY in hex)
  * Registers KEY (and leaves it registered, for a peer initiator to see),
- * reads it back, and checks the sense data of a command LIO rejects.
+ * reads it back, checks the sense data of a command LIO rejects, and that
+ * the default (auto) mode sends a PR OUT the storage IOCTL could carry
+ * through pass-through too.
  * Prints one line per check and "N passed, M failed"; exits 1 on failure.
  */
 #define WIN32_LEAN_AND_MEAN
@@ -108,6 +110,22 @@ int main(int argc, char **argv)
           "CHECK CONDITION with real sense data (ILLEGAL REQUEST 24h/00h)", rc);
 
     pr_close(&device);
+
+    rc = pr_open(argv[1], 0, &device, &result);
+    check(rc == PR_OK && device.transport == PR_TRANSPORT_AUTO, "open the raw drive, auto", rc);
+    if (rc == PR_OK) {
+        memset(&request, 0, sizeof(request));
+        request.service_action = 6; /* REGISTER AND IGNORE EXISTING KEY, to the same key */
+        request.service_action_key = key;
+        rc = pr_out(&device, &request, buffer, BUFFER_LEN, TIMEOUT_MS, &result);
+        check(rc == PR_OK && result.transport == PR_TRANSPORT_PASS_THROUGH,
+              "auto REGISTER AND IGNORE EXISTING KEY through pass-through", rc);
+        rc = pr_read_keys(&device, buffer, BUFFER_LEN, TIMEOUT_MS, keys, BUFFER_LEN / 8,
+                          &listed, &result);
+        check(rc == PR_OK && listed.count > 0 && result.transport == PR_TRANSPORT_PASS_THROUGH,
+              "auto READ KEYS through pass-through", rc);
+        pr_close(&device);
+    }
     printf("%u passed, %u failed\n", passed, failed);
     return failed ? 1 : 0;
 }

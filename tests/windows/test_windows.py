@@ -6,7 +6,10 @@
 * pr_windows.c: warning-free with -Werror on both.
 * driver.c: linked with the C core and run under Wine; it checks the real
   CreateFileW/DeviceIoControl behaviour of Wine and, through the
-  DeviceIoControl seam, the exact buffers of every command on both transports.
+  DeviceIoControl seam, the exact buffers of every command on both transports,
+  how many DeviceIoControl calls each command makes (auto mode sends a PR OUT
+  once, through pass-through, and never through the storage IOCTL) and the
+  dispatched verdict for each Win32 error.
 * lab_probe.c: the pass-through transport end to end against LIO, under Wine
   inside the lab guest (Wine maps SCSI pass-through on a raw drive to SG_IO).
 
