@@ -12,20 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
-from typing import Any
 
 from . import _prin
 from . import cdb as _cdb
 from ._native import ffi, lib
+from ._record import TYPE_CHECKING, Record
 from .constants import PRInAction
 from .device import Device
 from .errors import error_for_result
 
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass(frozen=True)
-class Command:
+
+class Command(Record):
     """One data-in command: ``cdb`` to ``device``, at most ``allocation`` bytes back."""
+
+    __slots__ = ()
 
     device: Device
     cdb: bytes
@@ -34,9 +37,10 @@ class Command:
     """How errors name the command, e.g. "PERSISTENT RESERVE IN (READ KEYS)"."""
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Record):
     """What one command returned: ``data`` (the bytes transferred) or ``error``."""
+
+    __slots__ = ()
 
     data: bytes
     error: Exception | None

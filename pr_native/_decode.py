@@ -7,9 +7,8 @@ and sg_persist's text (``_sgtext``, which also formats cut-short responses).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 from ._native import ffi, lib
+from ._record import TYPE_CHECKING, Record
 from .constants import ReservationType, Scope
 from .results import (
     Capabilities,
@@ -20,6 +19,9 @@ from .results import (
     ReservationStatus,
 )
 from .transport_id import TransportID
+
+if TYPE_CHECKING:
+    from typing import Any
 
 # PERSISTENT RESERVATION TYPE MASK bits, bytes 4-5 read as one big-endian
 # 16-bit value (SPC-4 table 218), in the order sg_persist prints them.
@@ -33,8 +35,10 @@ TYPE_MASK_BITS = {
 }
 
 
-class Decoded(NamedTuple):
+class Decoded(Record):
     """What one C PR IN decoder made of a response."""
+
+    __slots__ = ()
 
     rc: int
     """PR_OK; PR_ERR_SHORT (cut short: what arrived whole is decoded); PR_ERR_MALFORMED."""

@@ -7,10 +7,13 @@ readers of the same device can disagree about the same bytes.
 from __future__ import annotations
 
 import errno
-from typing import Any
 
 from ._native import lib
+from ._record import TYPE_CHECKING
 from .errors import MalformedResponse, ResponseTruncated
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The first ALLOCATION LENGTH: room for 511 keys or ~15 iSCSI registrants.
 INITIAL_ALLOCATION = 4096

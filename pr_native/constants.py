@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TypeVar
 
-_E = TypeVar("_E", bound="_WireEnum")
+from ._record import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _E = TypeVar("_E", bound="_WireEnum")
 
 
 class _WireEnum(IntEnum):

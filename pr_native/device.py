@@ -13,11 +13,11 @@ import stat
 import sys
 import threading
 import weakref
-from typing import Any, Callable, TypeVar
 
 from . import _decode, _prin, _validate
 from . import cdb as _cdb
 from ._native import ffi, lib
+from ._record import TYPE_CHECKING
 from .constants import PRInAction, PROutAction, ReservationType, Scope
 from .errors import (
     ResponseTruncated,
@@ -30,7 +30,11 @@ from .errors import (
 from .results import Capabilities, FullStatus, Registrations, ReservationStatus
 from .transport_id import TransportID
 
-_T = TypeVar("_T")
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    _T = TypeVar("_T")
 
 _KEY_SIZE = 8
 # The hot path's names, bound once (module globals are found faster than

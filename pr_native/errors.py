@@ -12,12 +12,14 @@ import errno
 import os
 import sys
 from enum import Enum
-from typing import Any, NoReturn
 
 from ._native import ffi, lib
+from ._record import TYPE_CHECKING
 from .constants import ScsiStatus, SenseKey
 from .sense import Sense, decode_sense
-from .sense_codes import driver_status_name, host_status_name, status_name
+
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 _DID_NEXUS_FAILURE = 0x11
 
@@ -61,6 +63,8 @@ class PRError(Exception):
 
     def details(self) -> str:
         """Multi-line report: the CDB, status bytes and raw sense."""
+        from .sense_codes import driver_status_name, host_status_name, status_name
+
         lines = [str(self)]
         if self.cdb:
             lines.append(f"  CDB: {self.cdb.hex(' ')}")
@@ -478,6 +482,9 @@ def raise_for_result(
 def _classify(
     rc: int, status: int, host: int, driver: int, sense: Sense | None
 ) -> tuple[type[PRError], str]:
+    # The status-name tables load on the first error, not at import.
+    from .sense_codes import driver_status_name, host_status_name, status_name
+
     if rc == lib.PR_ERR_TIMEOUT:
         return CommandTimeout, "command timed out"
     if rc == lib.PR_ERR_STATUS and host == _DID_NEXUS_FAILURE:

@@ -20,17 +20,23 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Callable, Union
 
 from . import _batch, _prin, _validate
 from . import cdb as _cdb
+from ._record import TYPE_CHECKING, Record
 from .constants import PRInAction
 from .device import Device
 from .errors import PRError, ResponseTruncated
 from .results import Registrations, ReservationStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Union
+
+    _Decoded = dict[PRInAction, Union[Registrations, ReservationStatus]]
 
 __all__ = ["POLL_ACTIONS", "PollEntry", "PollResult", "Poller", "poll"]
 
@@ -43,14 +49,14 @@ _DECODERS: dict[PRInAction, Callable[[bytes], Registrations | ReservationStatus]
     PRInAction.READ_KEYS: _cdb.decode_read_keys,
     PRInAction.READ_RESERVATION: _cdb.decode_read_reservation,
 }
-_Decoded = dict[PRInAction, Union[Registrations, ReservationStatus]]
 
 _GONE = (errno.ENODEV, errno.ENXIO, errno.ENOENT, errno.EBADF)
 
 
-@dataclass(frozen=True)
-class PollResult:
+class PollResult(Record):
     """One device's state from one polling round."""
+
+    __slots__ = ()
 
     device: str
     keys: Registrations | None
@@ -63,7 +69,12 @@ class PollResult:
 
 #: One device's entry: its state, or what went wrong (``PRError``, or
 #: ``OSError`` when the device cannot be opened or has gone).
-PollEntry = Union[PollResult, PRError, OSError]
+if sys.version_info >= (3, 10):
+    PollEntry = PollResult | PRError | OSError
+else:  # pragma: no cover - Python 3.9
+    from typing import Union
+
+    PollEntry = Union[PollResult, PRError, OSError]
 
 
 def _what(what: object) -> tuple[PRInAction, ...]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ._native import ffi, lib
+from ._record import Record
 from .constants import SenseKey
-from .sense_codes import describe_asc
 
 
-@dataclass(frozen=True)
-class Sense:
+class Sense(Record):
     """What a CHECK CONDITION said, in either sense data format."""
+
+    __slots__ = ()
 
     response_code: int
     sense_key: SenseKey
@@ -40,6 +39,8 @@ class Sense:
 
 def decode_sense(data: bytes) -> Sense | None:
     """Decode sense bytes; None when they are empty or in no SPC format."""
+    from .sense_codes import describe_asc  # T10's table loads on first use
+
     data = bytes(data)
     out = ffi.new("struct pr_sense *")
     if lib.pr_decode_sense(data, len(data), out) != lib.PR_OK:

@@ -8,16 +8,18 @@ that is not in the canonical form, is kept byte for byte as a
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
+from ._record import Record
 from .constants import ProtocolIdentifier
 
 _FIXED_LENGTH = 24  # every format except iSCSI
 _ISCSI_NAME_MAX = 223  # RFC 7143 4.2.7.1: iSCSI names are at most 223 bytes
 _ISCSI_ISID_SEPARATOR = ",i,0x"
 _ISCSI_PREFIXES = ("iqn.", "eui.", "naa.")
-_HEX = re.compile(r"[0-9a-fA-F]+")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and _HEX_DIGITS.issuperset(text)
 
 
 def _check_uint(value: object, bits: int, what: str) -> int:
@@ -35,8 +37,10 @@ def _fixed(protocol: ProtocolIdentifier, offset: int, field: bytes) -> bytes:
     return bytes(data)
 
 
-class TransportID:
+class TransportID(Record):
     """Base class of every TransportID; use the protocol subclasses."""
+
+    __slots__ = ()
 
     @property
     def protocol(self) -> ProtocolIdentifier:
@@ -72,13 +76,14 @@ class TransportID:
         return _parse(text.strip())
 
 
-@dataclass(frozen=True)
 class FCPTransportID(TransportID):
     """Fibre Channel: the initiator's N_PORT_NAME (SPC-4 7.6.4.2)."""
 
+    __slots__ = ()
+
     n_port_name: int
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         _check_uint(self.n_port_name, 64, "n_port_name")
 
     def to_bytes(self) -> bytes:
@@ -88,14 +93,15 @@ class FCPTransportID(TransportID):
         return f"fcp,{self.n_port_name:016x}"
 
 
-@dataclass(frozen=True)
 class SPITransportID(TransportID):
     """Parallel SCSI (obsolete): SCSI address and relative port (SPC-4 7.6.4.3)."""
+
+    __slots__ = ()
 
     scsi_address: int
     relative_target_port: int
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         _check_uint(self.scsi_address, 16, "scsi_address")
         _check_uint(self.relative_target_port, 16, "relative_target_port")
 
@@ -108,13 +114,14 @@ class SPITransportID(TransportID):
         return f"spi,{self.scsi_address},{self.relative_target_port}"
 
 
-@dataclass(frozen=True)
 class SBPTransportID(TransportID):
     """IEEE 1394 (SBP-3): the initiator's EUI-64 (SPC-4 7.6.4.4)."""
 
+    __slots__ = ()
+
     eui64: int
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         _check_uint(self.eui64, 64, "eui64")
 
     def to_bytes(self) -> bytes:
@@ -124,13 +131,14 @@ class SBPTransportID(TransportID):
         return f"sbp,{self.eui64:016x}"
 
 
-@dataclass(frozen=True)
 class SRPTransportID(TransportID):
     """SCSI RDMA: the 16-byte INITIATOR PORT IDENTIFIER (SPC-4 7.6.4.5)."""
 
+    __slots__ = ()
+
     port_identifier: bytes
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not isinstance(self.port_identifier, bytes) or len(self.port_identifier) != 16:
             raise ValueError("port_identifier must be 16 bytes")
 
@@ -141,7 +149,6 @@ class SRPTransportID(TransportID):
         return f"srp,{self.port_identifier.hex()}"
 
 
-@dataclass(frozen=True)
 class ISCSITransportID(TransportID):
     """iSCSI: the initiator name, plus the ISID for the port form (format 01b).
 
@@ -149,10 +156,12 @@ class ISCSITransportID(TransportID):
     ADDITIONAL LENGTH of at least 20 (SPC-4 7.6.4.6).
     """
 
+    __slots__ = ()
+
     name: str
     isid: int | None = None
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not isinstance(self.name, str):
             raise TypeError(f"name must be a str, not {type(self.name).__name__}")
         encoded = self.name.encode("utf-8")
@@ -181,13 +190,14 @@ class ISCSITransportID(TransportID):
         return self._text()
 
 
-@dataclass(frozen=True)
 class SASTransportID(TransportID):
     """SAS: the initiator port's SAS address (SPC-4 7.6.4.7)."""
 
+    __slots__ = ()
+
     sas_address: int
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         _check_uint(self.sas_address, 64, "sas_address")
 
     def to_bytes(self) -> bytes:
@@ -197,13 +207,14 @@ class SASTransportID(TransportID):
         return f"sas,{self.sas_address:016x}"
 
 
-@dataclass(frozen=True)
 class SOPTransportID(TransportID):
     """SCSI over PCIe: the ROUTING IDENTIFIER (SPC-5 7.6.4.8)."""
 
+    __slots__ = ()
+
     routing_id: int
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         _check_uint(self.routing_id, 16, "routing_id")
 
     def to_bytes(self) -> bytes:
@@ -213,13 +224,14 @@ class SOPTransportID(TransportID):
         return f"sop,{self.routing_id:04x}"
 
 
-@dataclass(frozen=True)
 class RawTransportID(TransportID):
     """Bytes kept as received: another protocol, or a non-canonical encoding."""
 
+    __slots__ = ()
+
     data: bytes
 
-    def __post_init__(self) -> None:
+    def _check(self) -> None:
         if not isinstance(self.data, bytes):
             raise TypeError(f"data must be bytes, not {type(self.data).__name__}")
 
@@ -274,7 +286,7 @@ def _decode_iscsi(data: bytes, format_code: int) -> TransportID | None:
     isid: int | None = None
     if format_code == 1:
         name, sep, isid_hex = text.partition(_ISCSI_ISID_SEPARATOR)
-        if not sep or len(isid_hex) != 12 or not _HEX.fullmatch(isid_hex):
+        if not sep or len(isid_hex) != 12 or not _is_hex(isid_hex):
             return None
         text, isid = name, int(isid_hex, 16)
     try:
@@ -286,7 +298,7 @@ def _decode_iscsi(data: bytes, format_code: int) -> TransportID | None:
 def _hex_field(text: str, digits: int, form: str) -> bytes:
     if text[:2].lower() == "0x":
         text = text[2:]
-    if len(text) != digits or not _HEX.fullmatch(text):
+    if len(text) != digits or not _is_hex(text):
         raise ValueError(f"{form} TransportID needs exactly {digits} hex digits, got {text!r}")
     return bytes.fromhex(text)
 
@@ -310,7 +322,7 @@ def _parse(text: str) -> TransportID:
         return SPITransportID(int(address), int(port))
     if kind == "sop":
         digits = rest[2:] if rest[:2].lower() == "0x" else rest
-        if not 1 <= len(digits) <= 4 or not _HEX.fullmatch(digits):
+        if not 1 <= len(digits) <= 4 or not _is_hex(digits):
             raise ValueError(f"sop TransportID needs a 16-bit hex routing id: {text!r}")
         return SOPTransportID(int(digits, 16))
     if lower.startswith(_ISCSI_PREFIXES):
@@ -322,8 +334,8 @@ def _parse(text: str) -> TransportID:
 
 
 def _parse_hex_bytes(text: str) -> TransportID:
-    tokens = [t for t in re.split(r"[,\s]+", text) if t]
-    if not tokens or not all(_HEX.fullmatch(t) and len(t) <= 2 for t in tokens):
+    tokens = text.replace(",", " ").split()
+    if not tokens or not all(_is_hex(t) and len(t) <= 2 for t in tokens):
         raise ValueError(f"unrecognised TransportID: {text!r}")
     data = bytes(int(t, 16) for t in tokens)
     # Like sg_persist, pad a short list with zeros to the protocol's length.
