@@ -9,19 +9,20 @@ meaning or disappears; adding a field does not change it.
 
 from __future__ import annotations
 
-from typing import Any
-
+from ._record import TYPE_CHECKING
 from .constants import ReservationType, Scope
 from .errors import PRError
 from .exit_codes import exit_code, meaning
 from .results import Capabilities, FullStatus, Registrations, ReservationStatus
 from .sense import Sense
-from .sense_codes import status_name
 from .transport_id import TransportID
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from typing import Any
 
-Json = dict[str, Any]
+    Json = dict[str, Any]
+
+SCHEMA_VERSION = 1
 
 
 def key(value: int) -> str:
@@ -122,7 +123,7 @@ def error(value: BaseException) -> Json:
                 "command": value.command,
                 "cdb": value.cdb.hex(),
                 "status": value.status,
-                "status_name": None if value.status is None else status_name(value.status),
+                "status_name": None if value.status is None else _status_name(value.status),
                 "host_status": value.host_status,
                 "driver_status": value.driver_status,
                 "sense_data": value.sense_data.hex(),
@@ -137,3 +138,9 @@ def error(value: BaseException) -> Json:
 def envelope(command: str, device: str | None, **fields: Any) -> Json:
     """The top-level object every ``--json`` output line is."""
     return {"schema_version": SCHEMA_VERSION, "command": command, "device": device, **fields}
+
+
+def _status_name(status: int) -> str:
+    from .sense_codes import status_name  # T10's tables load on the first error
+
+    return status_name(status)

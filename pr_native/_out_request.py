@@ -4,17 +4,17 @@ Shared by ``pr-native`` and ``pr-native sg-persist``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from . import cdb
+from ._record import Record
 from .constants import PROutAction, ReservationType, Scope
 from .device import Device
 from .transport_id import TransportID
 
 
-@dataclass(frozen=True)
-class OutRequest:
+class OutRequest(Record):
     """Everything one PERSISTENT RESERVE OUT sends."""
+
+    __slots__ = ()
 
     action: PROutAction
     key: int = 0

@@ -18,11 +18,14 @@ stderr (sg_persist's own where it has one: -H's "truncate").
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
-
 from . import _decode
 from ._native import lib
+from ._record import TYPE_CHECKING, Record
 from .constants import PRInAction
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 TYPE_NAMES = (
     "obsolete [0]",
@@ -196,8 +199,10 @@ def transport_id_lines(tid: bytes, leadin: str = "      ") -> list[str]:
 _HEADER_LEN = 8  # PRGENERATION and ADDITIONAL LENGTH (SPC-4 6.15.1)
 
 
-class PRInText(NamedTuple):
+class PRInText(Record):
     """What sg_persist prints for one PR IN response."""
+
+    __slots__ = ()
 
     stdout: list[str]
     warning: str = ""

@@ -53,19 +53,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Callable, NoReturn
 
-from . import _json, _validate, exporter, sg_persist_cli, watch
+from . import _json, _validate
 from ._out_request import OutRequest
-from ._sgtext import hex_lines
+from ._record import TYPE_CHECKING
 from .constants import SENDABLE_TYPES, PRInAction, PROutAction, ReservationType
 from .device import Device
 from .errors import PRError
 from .exit_codes import ExitCode, exit_code, meaning
 from .transport_id import TransportID
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, NoReturn
 
 PROG = "pr-native"
 
@@ -84,7 +87,23 @@ class UsageError(Exception):
     """Bad command-line arguments: exit 1 (SG_LIB_SYNTAX_ERROR), nothing sent."""
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told the width: left to itself it imports shutil
+    (and with it bz2 and lzma) at the parser's first add_argument()."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = os.get_terminal_size(sys.stderr.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            columns = int(os.environ.get("COLUMNS", "80") or 80)
+        super().__init__(prog, width=max(columns - 2, 40))
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(ExitCode.SYNTAX_ERROR, f"{self.prog}: error: {message}\n")
@@ -153,14 +172,14 @@ def parse_seconds(text: str) -> float:
 # -- output -----------------------------------------------------------------
 
 
-@dataclass
 class Output:
     """Where and how a command reports: JSON lines or text, and verbosity."""
 
-    json: bool
-    verbose: int
-    command: str
-    device: str | None
+    def __init__(self, json: bool, verbose: int, command: str, device: str | None) -> None:
+        self.json = json
+        self.verbose = verbose
+        self.command = command
+        self.device = device
 
     def emit(self, data: dict[str, Any]) -> None:
         print(json.dumps(data, sort_keys=False), flush=True)
@@ -276,6 +295,8 @@ def _run_in(args: argparse.Namespace, out: Output) -> int:
     text = _text(action, result)
     if args.hex:
         data["raw"] = raw.hex()
+        from ._sgtext import hex_lines
+
         text += ["response bytes:", *hex_lines(raw, 0)]
     return out.success(data, text)
 
@@ -411,7 +432,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
+    """The parser; ``wanted`` names the command about to run (None: all of
+    them in full, as --help shows them)."""
     parser = _Parser(
         prog=PROG,
         description="SCSI-3 Persistent Reservations (PERSISTENT RESERVE IN/OUT).",
@@ -454,26 +477,42 @@ def build_parser() -> argparse.ArgumentParser:
                 help="an initiator port (repeatable for register: SPEC_I_PT)",
             )
         sub.set_defaults(run=_run_out)
-    _add_extra_commands(commands)
+    _add_extra_commands(commands, wanted)
     return parser
 
 
-def _add_extra_commands(commands: Any) -> None:
+# The monitoring commands' modules load only when one of them runs (or for
+# --help): reading keys must not pay for the exporter's or watch's imports.
+_MONITORS = {
+    "watch": "print reservation changes and unit attentions until interrupted",
+    "exporter": "Prometheus metrics of the PR state (needs pr_native[exporter])",
+}
+
+
+def _add_extra_commands(commands: Any, wanted: str | None) -> None:
     commands.add_parser(
         "sg-persist",
         help="sg_persist compatibility: its options, text output and exit codes",
         add_help=False,
     )
-    watch.add_parser(commands)
-    exporter.add_parser(commands)
+    for name, help_text in _MONITORS.items():
+        if wanted in (name, None):
+            from importlib import import_module
+
+            import_module(f".{name}", __package__).add_parser(commands, help_text)
+        else:
+            commands.add_parser(name, help=help_text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["sg-persist"]:
+        from . import sg_persist_cli
+
         return sg_persist_cli.main(arguments[1:])
-    parser = build_parser()
+    helping = not arguments or any(a in ("-h", "--help") for a in arguments)
+    parser = build_parser(None if helping else arguments[0])
     try:
         args = parser.parse_args(arguments)
     except SystemExit as stop:  # --help, or a bad argument (exit 1)

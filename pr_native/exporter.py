@@ -169,11 +169,12 @@ def serve(paths: list[str], host: str, port: int, timeout: float) -> int:
     return ExitCode.OK
 
 
-def add_parser(commands: Any) -> None:
-    """The ``exporter`` subcommand of pr-native."""
+def add_parser(commands: Any, help_text: str) -> None:
+    """The ``exporter`` subcommand of pr-native (``help_text``: its line in the
+    command list, kept by pr_native.cli, which loads this module only to run it)."""
     sub = commands.add_parser(
         "exporter",
-        help="Prometheus metrics of the PR state (needs pr_native[exporter])",
+        help=help_text,
         description="Serve Prometheus metrics of persistent reservation state; every "
         "scrape polls the devices once.",
     )

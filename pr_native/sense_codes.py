@@ -28,7 +28,11 @@ case hex digits, e.g. ``0x1f``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, NamedTuple
+
+from ._record import TYPE_CHECKING, Record
+
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = [
     "ASC_ASCQ_DESCRIPTIONS",
@@ -905,12 +909,14 @@ ASC_ASCQ_DESCRIPTIONS: Final[Mapping[tuple[int, int], str]] = {
 }
 
 
-class AscAscqRange(NamedTuple):
+class AscAscqRange(Record):
     """An assignment whose ASCQ is a variable ``NN`` within a range.
 
     ``description`` is the T10 text; the token ``NN`` in it stands for the
     ASCQ value.
     """
+
+    __slots__ = ()
 
     asc: int
     ascq_min: int

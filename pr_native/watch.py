@@ -222,11 +222,12 @@ def _positive(text: str) -> float:
     return value
 
 
-def add_parser(commands: Any) -> None:
-    """The ``watch`` subcommand of pr-native."""
+def add_parser(commands: Any, help_text: str) -> None:
+    """The ``watch`` subcommand of pr-native (``help_text``: its line in the
+    command list, kept by pr_native.cli, which loads this module only to run it)."""
     sub = commands.add_parser(
         "watch",
-        help="print reservation changes and unit attentions until interrupted",
+        help=help_text,
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     sub.add_argument("devices", nargs="+", metavar="DEV", help="/dev/sgN nodes")
