@@ -293,6 +293,25 @@ struct pr_batch_command {
 };
 
 int pr_execute_batch(struct pr_batch_command *commands, uint32_t count);
+
+/* pr_poll (pr_ops.c): pr_execute_batch() of READ KEYS / READ RESERVATION
+ * commands, then each GOOD response decoded in the same call: a polling
+ * round is one crossing into C whatever the number of devices.  decoded[i]
+ * belongs to commands[i]; its rc is the decoder's (PR_OK, PR_ERR_SHORT,
+ * PR_ERR_MALFORMED), set only when commands[i].rc is PR_OK. */
+struct pr_poll_decoded {
+    uint64_t *keys;             /* READ KEYS: room for max_keys keys */
+    uint32_t max_keys;
+    int32_t rc;
+    uint64_t needed;
+    struct pr_keys keys_out;
+    struct pr_reservation reservation;
+};
+
+int pr_poll(struct pr_batch_command *commands, struct pr_poll_decoded *decoded, uint32_t count);
+/* pr_poll's second half: decode the GOOD responses of a batch that ran. */
+int pr_poll_decode(const struct pr_batch_command *commands, struct pr_poll_decoded *decoded,
+                   uint32_t count);
 /* --- end of pr_execute_batch */
 
 /* cdef-end */

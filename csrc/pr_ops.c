@@ -121,3 +121,51 @@ int pr_test_unit_ready(const struct pr_device *device, uint32_t timeout_ms,
 
     return pr_execute(device, cdb, sizeof(cdb), PR_DIR_NONE, NULL, 0, timeout_ms, result);
 }
+
+static int pr_poll_valid(const struct pr_batch_command *commands,
+                         const struct pr_poll_decoded *decoded, uint32_t count)
+{
+    uint32_t i;
+
+    if ((commands == NULL || decoded == NULL) && count > 0)
+        return 0;
+    for (i = 0; i < count; ++i)
+        if (commands[i].cdb_len < 2 || commands[i].cdb[0] != PR_OPCODE_IN ||
+            (commands[i].cdb[1] & 0x1F) > PR_IN_READ_RESERVATION)
+            return 0;
+    return 1;
+}
+
+int pr_poll_decode(const struct pr_batch_command *commands, struct pr_poll_decoded *decoded,
+                   uint32_t count)
+{
+    uint32_t i;
+
+    if (!pr_poll_valid(commands, decoded, count))
+        return PR_ERR_ARGUMENT;
+    for (i = 0; i < count; ++i) {
+        const struct pr_batch_command *command = &commands[i];
+        struct pr_poll_decoded *out = &decoded[i];
+
+        out->needed = 0;
+        if (command->rc != PR_OK)
+            continue;
+        if ((command->cdb[1] & 0x1F) == PR_IN_READ_KEYS)
+            out->rc = pr_decode_read_keys(command->data, command->result.transferred, out->keys,
+                                          out->max_keys, &out->keys_out, &out->needed);
+        else
+            out->rc = pr_decode_read_reservation(command->data, command->result.transferred,
+                                                 &out->reservation, &out->needed);
+    }
+    return PR_OK;
+}
+
+int pr_poll(struct pr_batch_command *commands, struct pr_poll_decoded *decoded, uint32_t count)
+{
+    int rc;
+
+    if (!pr_poll_valid(commands, decoded, count))
+        return PR_ERR_ARGUMENT;
+    rc = pr_execute_batch(commands, count);
+    return rc != PR_OK ? rc : pr_poll_decode(commands, decoded, count);
+}

@@ -24,12 +24,13 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 
-from . import _batch, _prin, _validate
+from . import _batch, _decode, _prin, _validate
 from . import cdb as _cdb
+from ._native import ffi, lib
 from ._record import TYPE_CHECKING, Record
 from .constants import PRInAction
 from .device import Device
-from .errors import PRError, ResponseTruncated
+from .errors import MalformedResponse, PRError, ResponseTruncated, error_for_result
 from .results import Registrations, ReservationStatus
 
 if TYPE_CHECKING:
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from typing import Union
 
     _Decoded = dict[PRInAction, Union[Registrations, ReservationStatus]]
+
+_unpack = ffi.unpack
+_tuple_new = tuple.__new__
 
 __all__ = ["POLL_ACTIONS", "PollEntry", "PollResult", "Poller", "poll"]
 
@@ -127,6 +131,8 @@ class Poller:
             raise ValueError("devices must not name the same device twice")
         self._given = [item if isinstance(item, Device) else None for item in devices]
         self._open: list[Device | None] = list(self._given)
+        self._allocations: dict[tuple[int, PRInAction], int] = {}
+        self._plan: _Plan | None = None
 
     @property
     def paths(self) -> list[str]:
@@ -134,6 +140,7 @@ class Poller:
 
     def close(self) -> None:
         """Close the devices this Poller opened."""
+        self._plan = None
         for i, device in enumerate(self._open):
             if device is not None and self._given[i] is None:
                 device.close()
@@ -154,6 +161,7 @@ class Poller:
         ready: list[int] = []
         for i, path in enumerate(self._paths):
             if self._open[i] is None:
+                self._plan = None
                 try:
                     self._open[i] = Device(path, timeout=self._timeout_ms / 1000)
                 except OSError as error:
@@ -167,42 +175,54 @@ class Poller:
         return [e for e in entries if e is not None]
 
     def _read(self, ready: list[int]) -> dict[int, _Decoded | Exception]:
-        """Run the round and decode each response once, re-reading any that
-        filled its allocation while its ADDITIONAL LENGTH asks for more."""
+        """Run the round (one ``pr_poll`` call: every command in flight, each
+        response decoded in C) and take the results; entries that need more
+        (a re-read with a larger allocation, a wait a signal ended) go round
+        again through the general loop below."""
         data: dict[int, _Decoded | Exception] = {i: {} for i in ready}
-        todo = [(i, action, _prin.INITIAL_ALLOCATION) for i in ready for action in self._actions]
-        while todo:
-            commands = [
-                _batch.pr_in_command(self._device(i), action, allocation)
-                for i, action, allocation in todo
-            ]
-            outcomes = _batch.execute(commands, self._timeout_ms)
-            again = []
-            for (i, action, allocation), outcome in zip(todo, outcomes):
-                got = data[i]
-                if isinstance(got, Exception):
-                    continue
-                if outcome.error is not None:
-                    data[i] = outcome.error
-                    continue
-                try:
-                    got[action] = _DECODERS[action](outcome.data)
-                except ResponseTruncated as short:
-                    try:
-                        again.append((i, action, self._reread(i, action, allocation, short)))
-                    except PRError as error:  # beyond 65535 bytes, or sent short
-                        data[i] = error
-                except PRError as error:  # MalformedResponse
-                    error.device = self._paths[i]
-                    data[i] = error
-            todo = again
+        plan = self._plan
+        if plan is None or plan.ready != tuple(ready):
+            plan = self._plan = _Plan(self, ready)
+        again = plan.run(self, data)
+        while again:
+            again = self._read_again(again, data)
         return data
 
-    def _reread(self, i: int, action: PRInAction, allocation: int, short: ResponseTruncated) -> int:
+    def _read_again(
+        self, todo: list[tuple[int, PRInAction, int]], data: dict[int, _Decoded | Exception]
+    ) -> list[tuple[int, PRInAction, int]]:
+        commands = [
+            _batch.pr_in_command(self._device(i), action, allocation)
+            for i, action, allocation in todo
+        ]
+        outcomes = _batch.execute(commands, self._timeout_ms)
+        again = []
+        for (i, action, allocation), outcome in zip(todo, outcomes):
+            got = data[i]
+            if isinstance(got, Exception):
+                continue
+            if outcome.error is not None:
+                data[i] = outcome.error
+                continue
+            try:
+                got[action] = _DECODERS[action](outcome.data)
+            except ResponseTruncated as short:
+                try:
+                    again.append((i, action, self._reread(i, action, allocation, short.needed)))
+                except PRError as error:  # beyond 65535 bytes, or sent short
+                    data[i] = error
+            except PRError as error:  # MalformedResponse
+                error.device = self._paths[i]
+                data[i] = error
+            else:
+                if self._allocations.get((i, action), _prin.INITIAL_ALLOCATION) != allocation:
+                    self._allocations[(i, action)] = allocation  # the next rounds ask for it
+                    self._plan = None
+        return again
+
+    def _reread(self, i: int, action: PRInAction, allocation: int, needed: int) -> int:
         command = _batch.pr_in_command(self._device(i), action, allocation).name
-        return _prin.next_allocation(
-            allocation, short.needed, device=self._paths[i], command=command
-        )
+        return _prin.next_allocation(allocation, needed, device=self._paths[i], command=command)
 
     def _device(self, i: int) -> Device:
         device = self._open[i]
@@ -214,6 +234,7 @@ class Poller:
             if isinstance(data, OSError) and data.errno in _GONE and self._given[i] is None:
                 self._device(i).close()
                 self._open[i] = None  # reopened next round
+                self._plan = None
             if isinstance(data, (PRError, OSError)):
                 return data
             raise data
@@ -222,6 +243,94 @@ class Poller:
         assert keys is None or isinstance(keys, Registrations)
         assert reservation is None or isinstance(reservation, ReservationStatus)
         return PollResult(self._paths[i], keys, reservation, duration)
+
+
+class _Plan:
+    """One round's C arrays, kept from round to round while the devices and
+    allocations stay the same: a round then costs one ``pr_poll`` call and a
+    record per response."""
+
+    def __init__(self, poller: Poller, ready: list[int]) -> None:
+        self.ready = tuple(ready)
+        self.entries = [(i, action) for i in ready for action in poller._actions]
+        self.devices = sorted({id(poller._device(i)): poller._device(i) for i in ready}.items())
+        count = len(self.entries)
+        self.batch = ffi.new("struct pr_batch_command[]", count)
+        self.decoded = ffi.new("struct pr_poll_decoded[]", count)
+        self.allocations = []
+        self._keep = []  # the buffers the arrays point into
+        for k, (i, action) in enumerate(self.entries):
+            allocation = poller._allocations.get((i, action), _prin.INITIAL_ALLOCATION)
+            cdb = _cdb.pr_in_cdb(action, allocation)
+            data = ffi.new("uint8_t[]", allocation)
+            entry = self.batch[k]
+            entry.device = poller._device(i)._device
+            entry.data = data
+            entry.data_len = allocation
+            entry.timeout_ms = poller._timeout_ms
+            entry.cdb[0 : len(cdb)] = cdb
+            entry.cdb_len = len(cdb)
+            self._keep.append(data)
+            if action == PRInAction.READ_KEYS:
+                keys = ffi.new("uint64_t[]", allocation // 8)
+                self.decoded[k].keys = keys
+                self.decoded[k].max_keys = allocation // 8
+                self._keep.append(keys)
+            self.allocations.append(allocation)
+
+    def run(
+        self, poller: Poller, data: dict[int, _Decoded | Exception]
+    ) -> list[tuple[int, PRInAction, int]]:
+        """One pr_poll call; fills ``data``; returns what must be read again."""
+        locked = []
+        try:
+            for _, device in self.devices:
+                device._lock.acquire()
+                locked.append(device)
+                device._check_open()
+            rc = lib.pr_poll(self.batch, self.decoded, len(self.entries))
+        finally:
+            for device in locked:
+                device._lock.release()
+        if rc != lib.PR_OK:
+            raise ValueError("the C core rejected the polling round")
+        again = []
+        batch, decoded, keys_action = self.batch, self.decoded, PRInAction.READ_KEYS
+        for k, (i, action) in enumerate(self.entries):
+            got = data[i]
+            if not isinstance(got, dict):
+                continue
+            command = batch[k]
+            if command.rc == 0 and decoded[k].rc == 0:
+                out = decoded[k]
+                if action is keys_action:
+                    keys = tuple(_unpack(out.keys, out.keys_out.count))
+                    got[action] = _tuple_new(Registrations, (out.keys_out.generation, keys))
+                elif out.reservation.reserved:
+                    got[action] = _decode.reservation_status(out.reservation)
+                else:
+                    got[action] = _tuple_new(ReservationStatus, (out.reservation.generation, None))
+                continue
+            allocation = self.allocations[k]
+            name = f"PERSISTENT RESERVE IN ({action.name.replace('_', ' ')})"
+            if command.rc == 0 and decoded[k].rc == lib.PR_ERR_SHORT:
+                try:
+                    again.append(
+                        (i, action, poller._reread(i, action, allocation, decoded[k].needed))
+                    )
+                except PRError as error:
+                    data[i] = error
+            elif command.rc == 0:
+                data[i] = MalformedResponse(
+                    "response violates the SPC format", device=poller._paths[i], command=name
+                )
+            elif _prin.interrupted(command.rc, command.result):
+                again.append((i, action, allocation))
+            else:
+                data[i] = error_for_result(
+                    command.rc, command.result, device=poller._paths[i], command=name
+                )
+        return again
 
 
 def poll(

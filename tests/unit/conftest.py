@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -9,9 +10,11 @@ from typing import Callable
 
 import pytest
 
+import pr_native._batch
 import pr_native.device
 from pr_native._native import lib
 
+from .fake_batch import FakeBatch
 from .fake_device import FakeLib
 
 
@@ -22,6 +25,16 @@ def fake_lib(monkeypatch: pytest.MonkeyPatch) -> FakeLib:
     # the hot path's functions, bound at import
     monkeypatch.setattr(pr_native.device, "_pr_read_keys", fake.pr_read_keys)
     monkeypatch.setattr(pr_native.device, "_pr_read_reservation", fake.pr_read_reservation)
+    return fake
+
+
+@pytest.fixture
+def fake_batch(monkeypatch: pytest.MonkeyPatch, fake_lib: FakeLib) -> FakeBatch:
+    """Scripted answers for pr_execute_batch and pr_poll (poll, sg-persist's INQUIRY)."""
+    fake = FakeBatch(lib)
+    monkeypatch.setattr(pr_native._batch, "lib", fake)
+    # (pr_native.poll, the attribute, is the function of that name)
+    monkeypatch.setattr(importlib.import_module("pr_native.poll"), "lib", fake)
     return fake
 
 

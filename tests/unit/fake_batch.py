@@ -36,6 +36,11 @@ class FakeBatch:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
+    def pr_poll(self, commands: Any, decoded: Any, count: int) -> int:
+        """pr_poll: this fake batch, then the real C decoding step."""
+        self.pr_execute_batch(commands, count)
+        return int(self.real.pr_poll_decode(commands, decoded, count))
+
     def pr_execute_batch(self, commands: Any, count: int) -> int:
         self.rounds += 1
         for i in range(count):

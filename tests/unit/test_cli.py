@@ -8,12 +8,9 @@ from typing import Any
 
 import pytest
 
-import pr_native._batch
 from pr_native import cli
-from pr_native._native import lib
 from pr_native.constants import ReservationType as T
 
-from .fake_batch import FakeBatch
 from .fake_device import FakeLib, data, fail, good
 
 K1 = "00000000000000a1"
@@ -34,13 +31,6 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[
     (line,) = out.splitlines()
     parsed: dict[str, Any] = json.loads(line)
     return code, parsed
-
-
-@pytest.fixture
-def fake_batch(monkeypatch: pytest.MonkeyPatch) -> FakeBatch:
-    fake = FakeBatch(lib)
-    monkeypatch.setattr(pr_native._batch, "lib", fake)
-    return fake
 
 
 # -- argument types -----------------------------------------------------------

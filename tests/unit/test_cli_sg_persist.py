@@ -10,7 +10,6 @@ import pytest
 import pr_native as pr
 import pr_native._batch
 from pr_native import cli, exit_codes
-from pr_native._native import lib
 from pr_native.sense import decode_sense
 
 from .fake_batch import FakeBatch
@@ -110,13 +109,6 @@ def test_long_options_in_both_spellings() -> None:
     assert (op.key, op.service_action_key, op.type, op.relative_target_port) == (0xA1, 0xB2, 3, 1)
     assert op.unregister and not op.inquiry and op.device == "/dev/sg1"
     assert op.transport_ids == [pr.SASTransportID(0x5001405000000001)]
-
-
-@pytest.fixture
-def fake_batch(monkeypatch: pytest.MonkeyPatch) -> FakeBatch:
-    fake = FakeBatch(lib)
-    monkeypatch.setattr(pr_native._batch, "lib", fake)
-    return fake
 
 
 K1 = "00000000000000a1"

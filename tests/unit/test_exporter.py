@@ -8,23 +8,13 @@ from types import ModuleType
 
 import pytest
 
-import pr_native._batch
 from pr_native import cli, exporter
-from pr_native._native import lib
 from pr_native.poll import Poller
 
 from .fake_batch import Failure, FakeBatch
-from .fake_device import FakeLib
 
 K1 = "00000000000000a1"
 UA = bytes([0x70, 0, 6, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x2A, 3, 0, 0, 0, 0])
-
-
-@pytest.fixture
-def fake_batch(monkeypatch: pytest.MonkeyPatch, fake_lib: FakeLib) -> FakeBatch:
-    fake = FakeBatch(lib)
-    monkeypatch.setattr(pr_native._batch, "lib", fake)
-    return fake
 
 
 def test_metrics_of_one_scrape(fake_batch: FakeBatch) -> None:

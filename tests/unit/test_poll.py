@@ -23,13 +23,6 @@ NO_RESERVATION = bytes.fromhex("00 00 00 05 00 00 00 00")
 UA = bytes([0x70, 0, 6, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x2A, 3, 0, 0, 0, 0])
 
 
-@pytest.fixture
-def fake_batch(monkeypatch: pytest.MonkeyPatch, fake_lib: FakeLib) -> FakeBatch:
-    fake = FakeBatch(lib)
-    monkeypatch.setattr(pr_native._batch, "lib", fake)
-    return fake
-
-
 @pytest.mark.parametrize(
     ("args", "kwargs", "error"),
     [
@@ -81,6 +74,20 @@ def test_a_long_key_list_is_read_again_with_room_for_it(fake_batch: FakeBatch) -
     assert isinstance(result, PollResult) and result.keys is not None
     assert len(result.keys.keys) == 1100
     assert [allocation for _, _, allocation in fake_batch.sent] == [4096, 8808]
+
+
+def test_later_rounds_ask_for_the_size_that_was_needed(fake_batch: FakeBatch) -> None:
+    """A Poller keeps its prepared round, and remembers a re-read's size."""
+    keys = b"".join(k.to_bytes(8, "big") for k in range(1, 1101))
+    full = bytes.fromhex("00 00 00 09") + len(keys).to_bytes(4, "big") + keys
+    fake_batch.answers += [full, full, full, full]
+    with Poller(["/dev/sg-a"], ("keys",)) as poller:
+        for _ in range(3):
+            (result,) = poller.poll()
+            assert isinstance(result, PollResult) and result.keys is not None
+            assert len(result.keys.keys) == 1100
+    assert [allocation for _, _, allocation in fake_batch.sent] == [4096, 8808, 8808, 8808]
+    assert fake_batch.rounds == 4
 
 
 def test_a_missing_node_is_an_os_error(fake_batch: FakeBatch, fake_lib: FakeLib) -> None:
