@@ -55,8 +55,10 @@ extern "C" {
 #define PR_DIR_TO_DEVICE 2
 
 /* pr_open() flags.  On Windows the transport is chosen per command unless
- * one of the FORCE flags is given: the storage PR IOCTLs where they can carry
- * the command, SCSI pass-through where they cannot. */
+ * one of the FORCE flags is given: SCSI pass-through first, and for READ KEYS
+ * and READ RESERVATION the storage PR IOCTLs when the stack refuses
+ * pass-through before dispatch; a PR OUT never falls back (classpnp retries
+ * the storage IOCTLs on its own, which would send it twice). */
 #define PR_OPEN_READ_ONLY 1
 #define PR_OPEN_FORCE_STORAGE_IOCTL 2
 #define PR_OPEN_FORCE_PASS_THROUGH 4

@@ -200,8 +200,10 @@ class UnsupportedPlatform(PRError):
 
 
 class UnsupportedOperation(PRError):
-    """The chosen transport cannot carry this command (Windows: the class
-    driver's storage PR IOCTLs refuse it); SCSI pass-through can."""
+    """The command cannot be carried as asked, and nothing was sent: the
+    Windows storage PR IOCTLs cannot carry it, the stack refuses SCSI
+    pass-through for a PR OUT (``transport="auto"``), or a PR OUT was asked of
+    a device-mapper (multipath) node, which would reach one path only."""
 
 
 _SENSE_KEY_ERRORS: dict[int, type[CheckCondition]] = {
