@@ -15,8 +15,8 @@ opens the node O_RDONLY).  PR OUT: ``register``, ``register-ignore``,
 the CDB and parameter list and send nothing; the device is not opened).
 A PR OUT is sent once, never repeated.
 
-Keys are decimal or ``0x`` hex.  ``--type`` is a number (1, 3, 5-8), a name
-(``write-exclusive-registrants-only``, ``EXCLUSIVE_ACCESS``) or an
+Keys are hex, with or without ``0x``, as sg_persist reads them.  ``--type``
+is a number (1, 3, 5-8), a name (``write-exclusive-registrants-only``, ``EXCLUSIVE_ACCESS``) or an
 abbreviation: WE, EA, WE_RO, EA_RO, WE_AR, EA_AR.  ``--transport-id`` takes
 sg_persist's forms (``sas,5001405000000001``, ``iqn.…,i,0x<ISID>``, hex bytes).
 
@@ -87,9 +87,10 @@ class UsageError(Exception):
     """Bad command-line arguments: exit 1 (SG_LIB_SYNTAX_ERROR), nothing sent."""
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter, told the width: left to itself it imports shutil
-    (and with it bz2 and lzma) at the parser's first add_argument()."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter: descriptions as written (lists keep their lines),
+    every option's default shown, and told the width (left to itself it
+    imports shutil, and with it bz2 and lzma, at the first add_argument())."""
 
     def __init__(self, prog: str) -> None:
         try:
@@ -97,6 +98,18 @@ class _Formatter(argparse.HelpFormatter):
         except (OSError, ValueError, AttributeError):
             columns = int(os.environ.get("COLUMNS", "80") or 80)
         super().__init__(prog, width=max(columns - 2, 40))
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            text
+            and "(default" not in text
+            and default not in (None, False, argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += f" (default: {default})"
+        return text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,15 +125,21 @@ class _Parser(argparse.ArgumentParser):
 # -- argument types ---------------------------------------------------------
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+KEY_HELP = "hex, 0x optional, as sg_persist reads keys"
+
+
 def parse_key(text: str) -> int:
-    """A reservation key: decimal or 0x hex, 0 .. 2**64-1."""
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a key: {text!r} (decimal, or hex with 0x)") from None
-    if not 0 <= value < 1 << 64:
-        raise argparse.ArgumentTypeError(f"key out of range 0 .. 2**64-1: {text!r}")
-    return value
+    """A reservation key in hex, with or without ``0x``, as sg_persist,
+    mpathpersist and fence_scsi read keys: 1 to 16 hex digits."""
+    digits = text.strip()
+    if digits[:2] in ("0x", "0X"):
+        digits = digits[2:]
+    if not digits or len(digits) > 16 or not _HEX_DIGITS.issuperset(digits):
+        raise argparse.ArgumentTypeError(
+            f"not a key: {text!r} (1 to 16 hex digits, 0x optional: keys are hex)"
+        )
+    return int(digits, 16)
 
 
 def parse_type(text: str) -> ReservationType:
@@ -313,17 +332,10 @@ def _open(args: argparse.Namespace) -> Device:
 # -- PR OUT -----------------------------------------------------------------
 
 
-def _need(args: argparse.Namespace, *names: str) -> None:
-    missing = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) is None]
-    if missing:
-        raise UsageError(f"{args.command} needs {' and '.join(missing)}")
-
-
 def _request(args: argparse.Namespace) -> OutRequest:
     """The PR OUT a subcommand asks for; UsageError for a missing option."""
     command, tids = args.command, tuple(getattr(args, "transport_id", None) or ())
     if command in ("reserve", "release", "replace-lost"):
-        _need(args, "key", "type")
         action = {
             "reserve": PROutAction.RESERVE,
             "release": PROutAction.RELEASE,
@@ -331,32 +343,27 @@ def _request(args: argparse.Namespace) -> OutRequest:
         }[command]
         return OutRequest(action, key=args.key, type=args.type)
     if command in ("preempt", "preempt-abort"):
-        _need(args, "key", "preempt_key", "type")
         action = PROutAction.PREEMPT if command == "preempt" else PROutAction.PREEMPT_AND_ABORT
         return OutRequest(action, args.key, args.preempt_key, args.type)
     if command in ("clear", "unregister"):
-        _need(args, "key")
         action = PROutAction.CLEAR if command == "clear" else PROutAction.REGISTER
         return OutRequest(action, key=args.key)
     if command == "register":
-        _need(args, "new_key")
         return OutRequest(
             PROutAction.REGISTER,
-            key=args.key or 0,
+            key=args.key,
             service_action_key=args.new_key,
             aptpl=args.aptpl,
             all_target_ports=args.all_target_ports,
             transport_ids=tids,
         )
     if command == "register-ignore":
-        _need(args, "new_key")
         return OutRequest(
             PROutAction.REGISTER_AND_IGNORE_EXISTING_KEY,
             service_action_key=args.new_key,
             aptpl=args.aptpl,
             all_target_ports=args.all_target_ports,
         )
-    _need(args, "key", "new_key", "relative_target_port")
     if len(tids) != 1:
         raise UsageError("register-move needs exactly one --transport-id")
     if args.new_key == 0:
@@ -397,16 +404,17 @@ def _run_out(args: argparse.Namespace, out: Output) -> int:
 
 
 _OUT_HELP = {
-    "register": "REGISTER --new-key (with --key if registered already)",
-    "register-ignore": "REGISTER AND IGNORE EXISTING KEY --new-key",
-    "unregister": "REGISTER with new key 0: remove this initiator's registration --key",
-    "reserve": "RESERVE --key --type",
-    "release": "RELEASE --key --type (the reservation's type)",
-    "clear": "CLEAR --key: remove the reservation and EVERY registration",
-    "preempt": "PREEMPT --key --preempt-key (the victim) --type",
-    "preempt-abort": "PREEMPT AND ABORT --key --preempt-key --type: also aborts the victim's tasks",
-    "register-move": "REGISTER AND MOVE --key --new-key --transport-id --relative-target-port",
-    "replace-lost": "REPLACE LOST RESERVATION --key --type",
+    "register": "REGISTER: register --new-key for this initiator, or change its key",
+    "register-ignore": "REGISTER AND IGNORE EXISTING KEY: set this initiator's key",
+    "unregister": "REGISTER with new key 0: remove this initiator's registration",
+    "reserve": "RESERVE: take the reservation with this initiator's key",
+    "release": "RELEASE the reservation (a registered non-holder's RELEASE succeeds "
+    "and changes nothing, SPC-4 5.13.11.2)",
+    "clear": "CLEAR: remove the reservation and EVERY registration of the LU",
+    "preempt": "PREEMPT: remove the victim's registrations (and take its reservation)",
+    "preempt-abort": "PREEMPT AND ABORT: as preempt, and abort the victim's tasks",
+    "register-move": "REGISTER AND MOVE the reservation to another initiator port",
+    "replace-lost": "REPLACE LOST RESERVATION (SPC-5)",
 }
 
 
@@ -414,22 +422,134 @@ _OUT_HELP = {
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("device", help="/dev/sgN (preferred), /dev/sdX, \\\\.\\PhysicalDriveN")
+    parser.add_argument(
+        "device",
+        help="/dev/sgN (preferred), /dev/sdX; \\\\.\\PhysicalDriveN on Windows",
+    )
     parser.add_argument(
         "--json", action="store_true", help="JSON output (schema_version 1: docs/cli-json.md)"
     )
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="CDB, status and raw sense on errors"
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="on errors also the CDB, the parameter list, the status bytes and the raw sense",
     )
     parser.add_argument(
-        "--timeout", type=parse_seconds, default=30.0, help="seconds per command (30)"
+        "--timeout",
+        type=parse_seconds,
+        default=30.0,
+        help="seconds per command, as the SCSI layer counts them: not a wall-clock "
+        "limit (an iSCSI session in recovery holds commands for its replacement "
+        "timeout; on /dev/sgN the wait still ends one second after it)",
     )
-    parser.add_argument(
-        "--transport",
-        choices=("auto", "storage-ioctl", "pass-through"),
-        default="auto",
-        help="Windows only: how commands travel",
-    )
+    if sys.platform == "win32":
+        parser.add_argument(
+            "--transport",
+            choices=("auto", "storage-ioctl", "pass-through"),
+            default="auto",
+            help="how commands travel (the README's Windows section)",
+        )
+    else:
+        parser.set_defaults(transport="auto")
+
+
+TYPE_HELP = (
+    "1, 3, 5-8, a name (write-exclusive-registrants-only, EXCLUSIVE_ACCESS, ...) "
+    f"or {', '.join(a.lower().replace('_', '-') for a in TYPE_ALIASES)}"
+)
+
+# Each PR OUT subcommand's options: (flags, required, keyword arguments).
+_KEY = ("--key", {"type": parse_key, "help": f"this initiator's reservation key ({KEY_HELP})"})
+_NEW_KEY = ("--new-key", {"type": parse_key, "help": f"the key to register ({KEY_HELP})"})
+_TYPE = ("--type", {"type": parse_type, "help": f"reservation type: {TYPE_HELP}"})
+_APTPL = ("--aptpl", {"action": "store_true", "help": "persist through power loss (APTPL)"})
+_ALL_PORTS = (
+    "--all-target-ports",
+    {"action": "store_true", "help": "ALL_TG_PT: register on every target port"},
+)
+_OUT_OPTIONS: dict[str, list[tuple[tuple[str, dict[str, Any]], bool]]] = {
+    "register": [
+        (
+            (
+                "--key",
+                {
+                    "type": parse_key,
+                    "default": 0,
+                    "help": f"the key registered now, 0 if none ({KEY_HELP})",
+                },
+            ),
+            False,
+        ),
+        (_NEW_KEY, True),
+        (_APTPL, False),
+        (_ALL_PORTS, False),
+        (
+            (
+                "--transport-id",
+                {
+                    "action": "append",
+                    "type": parse_transport_id,
+                    "help": "SPEC_I_PT: also register this initiator port (repeatable; "
+                    "sg_persist's forms: sas,<hex>, iqn....[,i,0x<ISID>], hex bytes)",
+                },
+            ),
+            False,
+        ),
+    ],
+    "register-ignore": [(_NEW_KEY, True), (_APTPL, False), (_ALL_PORTS, False)],
+    "unregister": [(_KEY, True)],
+    "reserve": [(_KEY, True), (_TYPE, True)],
+    "release": [(_KEY, True), ((_TYPE[0], {**_TYPE[1], "help": "the reservation's type"}), True)],
+    "clear": [(_KEY, True)],
+    "preempt": [
+        (_KEY, True),
+        (("--preempt-key", {"type": parse_key, "help": f"the victim's key ({KEY_HELP})"}), True),
+        (_TYPE, True),
+    ],
+    "replace-lost": [(_KEY, True), (_TYPE, True)],
+    "register-move": [
+        (_KEY, True),
+        (("--new-key", {**_NEW_KEY[1], "help": "the key registered for the target nexus"}), True),
+        (
+            (
+                "--transport-id",
+                {
+                    "action": "append",
+                    "type": parse_transport_id,
+                    "help": "the initiator port that receives the reservation (once; "
+                    "sg_persist's forms)",
+                },
+            ),
+            True,
+        ),
+        (
+            (
+                "--relative-target-port",
+                {
+                    "type": parse_port,
+                    "help": "RELATIVE TARGET PORT IDENTIFIER of the target nexus "
+                    "(read-full-status shows it)",
+                },
+            ),
+            True,
+        ),
+        (
+            (
+                "--type",
+                {"type": parse_type, "help": f"type of the reservation moved: {TYPE_HELP}"},
+            ),
+            False,
+        ),
+        (
+            ("--unregister", {"action": "store_true", "help": "UNREG: drop this registration"}),
+            False,
+        ),
+        (_APTPL, False),
+    ],
+}
+_OUT_OPTIONS["preempt-abort"] = _OUT_OPTIONS["preempt"]
 
 
 def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
@@ -437,7 +557,8 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
     them in full, as --help shows them)."""
     parser = _Parser(
         prog=PROG,
-        description="SCSI-3 Persistent Reservations (PERSISTENT RESERVE IN/OUT).",
+        description="SCSI-3 Persistent Reservations (PERSISTENT RESERVE IN/OUT).\n\n"
+        f"Keys are hex ({KEY_HELP}).  A PR OUT is sent once, never repeated.",
         epilog="pr-native sg-persist [sg_persist options] DEVICE: sg_persist's "
         "options, output and exit codes.",
     )
@@ -447,35 +568,18 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         _common(sub)
         sub.add_argument("--hex", action="store_true", help="also the raw response bytes")
-        sub.add_argument("--read-only", action="store_true", help="open the device O_RDONLY")
+        sub.add_argument(
+            "--read-only", action="store_true", help="open the device O_RDONLY (PR IN only)"
+        )
         sub.set_defaults(run=_run_in)
     for name, help_text in _OUT_HELP.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         _common(sub)
-        sub.add_argument("--key", type=parse_key, help="this initiator's reservation key")
-        sub.add_argument("--dry-run", action="store_true", help="print the bytes, send nothing")
-        if name in ("register", "register-ignore", "register-move"):
-            sub.add_argument("--new-key", type=parse_key, help="the key to register")
-            sub.add_argument("--aptpl", action="store_true", help="persist through power loss")
-        if name in ("register", "register-ignore"):
-            sub.add_argument(
-                "--all-target-ports", action="store_true", help="ALL_TG_PT: every target port"
-            )
-        if name in ("reserve", "release", "preempt", "preempt-abort", "replace-lost"):
-            sub.add_argument("--type", type=parse_type, help="reservation type")
-        if name == "register-move":
-            sub.add_argument("--type", type=parse_type, help="type of the reservation moved")
-            sub.add_argument("--unregister", action="store_true", help="drop this registration")
-            sub.add_argument("--relative-target-port", type=parse_port)
-        if name in ("preempt", "preempt-abort"):
-            sub.add_argument("--preempt-key", type=parse_key, help="the victim's key")
-        if name in ("register", "register-move"):
-            sub.add_argument(
-                "--transport-id",
-                action="append",
-                type=parse_transport_id,
-                help="an initiator port (repeatable for register: SPEC_I_PT)",
-            )
+        for (flag, options), required in _OUT_OPTIONS[name]:
+            sub.add_argument(flag, required=required, **options)
+        sub.add_argument(
+            "--dry-run", action="store_true", help="print the CDB and parameter list, send nothing"
+        )
         sub.set_defaults(run=_run_out)
     _add_extra_commands(commands, wanted)
     return parser

@@ -4,6 +4,7 @@ error lines and exit statuses (no SCSI device: FakeLib and FakeBatch)."""
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -58,20 +59,36 @@ def test_bad_types_are_refused(text: str) -> None:
         cli.parse_type(text)
 
 
-def test_keys_are_decimal_or_hex() -> None:
+def test_keys_are_hex_as_sg_persist_reads_them() -> None:
     assert cli.parse_key("0xa1") == 0xA1
-    assert cli.parse_key("161") == 161
-    assert cli.parse_key(str(2**64 - 1)) == 2**64 - 1
-    for bad in ("a1", "-1", str(2**64), "0x"):
+    assert cli.parse_key("a1") == 0xA1
+    assert cli.parse_key("123") == 0x123  # not decimal 123
+    assert cli.parse_key("0XFFFFFFFFFFFFFFFF") == 2**64 - 1
+    for bad in ("-1", "1" + "0" * 16, "0x", "", "12g", "0x 1", "+1"):
         with pytest.raises(Exception, match="key"):
             cli.parse_key(bad)
+
+
+def test_help_shows_hex_keys_required_options_and_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["preempt", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--key KEY --preempt-key PREEMPT_KEY --type TYPE" in text  # required: no [...]
+    assert "hex, 0x optional" in text
+    assert "we-ro" in text and "(default: 30.0)" in text
+    assert ("--transport" in text) == (sys.platform == "win32")
+    assert cli.main(["register-move", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "RELATIVE TARGET PORT IDENTIFIER" in text
+    assert "receives the reservation" in text
 
 
 @pytest.mark.parametrize(
     "argv",
     [
         ["reserve", "/dev/sg9", "--key", "0xa1", "--type", "2", "--dry-run"],
-        ["reserve", "/dev/sg9", "--key", "a1", "--type", "5", "--dry-run"],
+        ["reserve", "/dev/sg9", "--key", "a1g", "--type", "5", "--dry-run"],
         ["reserve", "/dev/sg9", "--type", "5", "--dry-run"],
         ["preempt", "/dev/sg9", "--key", "1", "--type", "5", "--dry-run"],
         ["register-move", "/dev/sg9", "--key", "1", "--new-key", "2", "--dry-run"],
