@@ -38,6 +38,13 @@ RUNS = {
                 "test_preempt_and_abort_without_reservation",
                 "test_commands_in_flight_are_aborted",
                 "test_poll_32_nodes",
+                # tests/lab/suite/test_exactly_once.py: the "iscsi-delay" run
+                "test_stopped_and_continued_mid_command",
+                "test_sigalrm_storm_during_pr_out",
+                "test_path_lost_mid_command",
+                "test_poll_rounds_end_while_the_portal_is_disabled",
+                "test_watch_exits_on_sigterm",
+                "test_exporter_exits_on_sigterm",
             }
         ),
     ),
@@ -49,6 +56,13 @@ RUNS = {
                 "test_full_status_larger_than_8_kib",
                 "test_commands_in_flight_are_aborted",
                 "test_poll_32_nodes",
+                # tests/lab/suite/test_exactly_once.py: the "iscsi-delay" run
+                "test_stopped_and_continued_mid_command",
+                "test_sigalrm_storm_during_pr_out",
+                "test_path_lost_mid_command",
+                "test_poll_rounds_end_while_the_portal_is_disabled",
+                "test_watch_exits_on_sigterm",
+                "test_exporter_exits_on_sigterm",
             }
         ),
     ),
@@ -65,6 +79,14 @@ RUNS = {
     "loop-many-initiators": Run(
         prlab.LabConfig(fabric="loop", initiators=34, names="iqn", name_len=223),
         selection=("tests/lab/suite/test_large.py", "tests/lab/suite/test_poll.py"),
+    ),
+    # 300 ms of netem delay on the iSCSI loopback keeps every command in
+    # flight for about 0.6 s: long enough to stop and continue the sender,
+    # break its path or disable the portal group under it (exactly-once PR
+    # OUT, bounded waits).
+    "iscsi-delay": Run(
+        prlab.LabConfig(fabric="iscsi", initiators=3, latency="300ms"),
+        selection=("tests/lab/suite/test_exactly_once.py",),
     ),
 }
 
