@@ -38,6 +38,13 @@ def layout() -> tuple[LayoutField, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ._stdout import guarded
+
+    with guarded():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pr_native.layout", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)

@@ -156,11 +156,13 @@ class Options:
 
 
 def _hex_number(text: str, option: str, bits: int) -> int:
-    """sscanf("%x"): leading hex digits, an optional 0x; the rest ignored."""
+    """sscanf("%x"): leading hex digits, an optional 0x; the rest ignored.
+    A number too large for the field is refused (sscanf would keep some of
+    its bits, and a key would go out truncated)."""
     match = _HEX.match(text)
-    if match is None:
+    if match is None or int(match.group(1), 16) >> bits:
         raise _Exit(ExitCode.SYNTAX_ERROR, f"bad argument to '--{option}'")
-    return int(match.group(1), 16) & ((1 << bits) - 1)
+    return int(match.group(1), 16)
 
 
 def _transport_ids(text: str) -> list[TransportID]:
@@ -375,7 +377,8 @@ def _verdict(error: BaseException, out: bool, name: str) -> str:
 
 
 def _inquiry(path: str, timeout_ms: int) -> bytes:
-    with Device(path, read_only=True) as device:
+    # Windows pass-through needs a handle opened read-write; SG_IO does not.
+    with Device(path, read_only=sys.platform != "win32") as device:
         command = _batch.Command(device, bytes([0x12, 0, 0, 0, 36, 0]), 36, "INQUIRY")
         (outcome,) = _batch.execute([command], timeout_ms)
     if outcome.error is not None:
@@ -428,6 +431,9 @@ def _prin(op: Options, device: Device) -> int:
     except PRError as error:
         _report(error, False, _PRIN_NAMES[action], op.verbose)
         return exit_code(error)
+    except OSError as error:  # sg_convert_errno(): 50 + errno, one line
+        print(f"PR in ({_PRIN_NAMES[action]}): {error}", file=sys.stderr)
+        return exit_code(error)
     text = _sgtext.prin_text(action, response, op.hex, op.allocation)
     for line in text.stdout:
         print(line)
@@ -452,6 +458,9 @@ def _prout(op: Options, device: Device) -> int:
         prout(op, device)
     except PRError as error:
         _report(error, True, name, op.verbose)
+        return exit_code(error)
+    except OSError as error:  # refused before dispatch: sg_convert_errno()
+        print(f"PR out ({name}): {error}", file=sys.stderr)
         return exit_code(error)
     if op.verbose:
         print(f"PR out: command ({name}) successful", file=sys.stderr)

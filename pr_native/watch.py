@@ -36,6 +36,7 @@ from types import FrameType
 from typing import Any
 
 from . import _json
+from ._stdout import reader_gone
 from .errors import PRError, UnitAttention
 from .exit_codes import ExitCode
 from .poll import Poller, PollResult
@@ -202,6 +203,8 @@ def watch(paths: list[str], interval: float, timeout: float, as_json: bool) -> i
                     polling = False
                 for event in watcher.round(entries, datetime.now(timezone.utc)):
                     _print(event, as_json)
+                if reader_gone():  # `pr-native watch ... | head`: its reader left
+                    break
                 stop.wait(interval)
         _print(Event(None, datetime.now(timezone.utc), "stopped"), as_json)
     finally:

@@ -4,6 +4,7 @@ error lines and exit statuses (no SCSI device: FakeLib and FakeBatch)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -306,3 +307,45 @@ def test_missing_device_is_an_os_error(capsys: pytest.CaptureFixture[str]) -> No
 def test_module_entry_point_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.startswith("pr-native ")
+
+
+# -- a reader that goes away (`| head`) -------------------------------------
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone: every write raises BrokenPipeError."""
+
+    def __init__(self) -> None:
+        self.fd = os.open(os.devnull, os.O_WRONLY)
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def test_a_closed_stdout_keeps_the_commands_own_status(
+    monkeypatch: pytest.MonkeyPatch, fake_lib: FakeLib
+) -> None:
+    """A PR OUT that ran exits 0, with no traceback, whoever stopped reading."""
+    pipe = _ClosedPipe()
+    monkeypatch.setattr(sys, "stdout", pipe)
+    fake_lib.replies.append(good())
+    assert cli.main(["reserve", "/dev/sg-fake", "--key", "a1", "--type", "WE", "-v"]) == 0
+    assert len(fake_lib.calls) == 1
+    fake_lib.replies.append(fail(-2, status=0x18))
+    assert cli.main(["reserve", "/dev/sg-fake", "--key", "a1", "--type", "WE"]) == 24
+    os.close(pipe.fd)
+
+
+def test_layout_into_a_closed_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pr_native import layout
+
+    pipe = _ClosedPipe()
+    monkeypatch.setattr(sys, "stdout", pipe)
+    assert layout.main([]) == 0
+    os.close(pipe.fd)

@@ -10,6 +10,7 @@ import pytest
 import pr_native as pr
 import pr_native._batch
 from pr_native import cli, exit_codes
+from pr_native._native import lib
 from pr_native.sense import decode_sense
 
 from .fake_batch import FakeBatch
@@ -178,3 +179,24 @@ def test_failure_exit_code_and_message(
     fake_lib.replies.append(good())
     assert cli.main(["sg-persist", "-n", "-o", "-R", "-K", "a1", "-T", "5", "/dev/sg-fake"]) == 0
     assert fake_lib.calls[-1].cdb == bytes.fromhex("5f 01 05 00 00 00 00 00 18 00")
+
+
+@pytest.mark.parametrize("option", ["-K", "-S"])
+def test_keys_longer_than_16_hex_digits_are_refused(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, option: str
+) -> None:
+    argv = ["sg-persist", "-n", "-o", "-G", option, "1" + "0" * 16, "/dev/sg-fake"]
+    assert cli.main(argv) == 1
+    assert "bad argument to '--param-" in capsys.readouterr().err
+    assert fake_lib.calls == []
+
+
+def test_an_os_error_during_a_command_exits_50_plus_errno(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib
+) -> None:
+    fake_lib.replies.append(fail(lib.PR_ERR_OS, os_error=errno.ENODEV, dispatched=0))
+    assert cli.main(["sg-persist", "-n", "-k", "/dev/sg-fake"]) == 50 + errno.ENODEV
+    err = capsys.readouterr().err
+    assert "PR in (Read keys):" in err and "Traceback" not in err
+    fake_lib.replies.append(fail(lib.PR_ERR_OS, os_error=errno.EPERM, dispatched=0))
+    assert cli.main(["sg-persist", "-n", "-o", "-G", "-S", "a1", "/dev/sg-fake"]) == 50 + 1
