@@ -39,6 +39,12 @@ uint64_t pr_sg_now_ms(void)
     return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
+static uint64_t pr_sg_deadline(uint32_t timeout_ms)
+{
+    return pr_sg_now_ms() + (timeout_ms ? timeout_ms : PR_SG_DEFAULT_TIMEOUT_MS) +
+           PR_WAIT_MARGIN_MS;
+}
+
 static void pr_sg_free(struct pr_sg_request *request)
 {
     request->state = PR_SG_FREE;
@@ -142,7 +148,10 @@ int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t
     if (direction == PR_DIR_FROM_DEVICE)
         slot = pr_sg_take_over(queue, result, data_len);
     if (slot != NULL) {
+        /* The new command's own wait: as long as it would have waited for a
+         * request of its own (the transport holds both alike). */
         slot->state = PR_SG_WAITING;
+        slot->deadline_ms = pr_sg_deadline(timeout_ms);
         result->dispatched = 1;
         *request = slot;
         return PR_OK;
@@ -181,8 +190,7 @@ int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t
     slot->cdb_len = result->cdb_len;
     memcpy(slot->cdb, result->cdb, result->cdb_len);
     slot->data_len = data_len;
-    slot->deadline_ms = pr_sg_now_ms() + (timeout_ms ? timeout_ms : PR_SG_DEFAULT_TIMEOUT_MS) +
-                        PR_WAIT_MARGIN_MS;
+    slot->deadline_ms = pr_sg_deadline(timeout_ms);
     result->dispatched = 1;
     *request = slot;
     return PR_OK;

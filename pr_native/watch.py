@@ -11,7 +11,7 @@ printed only when something changed:
     error           a command failed (the same error again is not repeated)
     gone            the device node went away (it is reopened every round)
     back            it answers again (with its state)
-    stopped         SIGINT or SIGTERM: the watch ends, exit status 0
+    stopped         SIGINT or SIGTERM, or the reader of the output left: exit status 0
 
 Each event has a UTC timestamp.  ``--json`` prints one object per line:
 ``{"schema_version": 1, "command": "watch", "device", "time", "event",
@@ -19,8 +19,13 @@ Each event has a UTC timestamp.  ``--json`` prints one object per line:
 ``{"generation", "keys", "reservation"}`` as ``read-keys`` and
 ``read-reservation`` report them.
 
-Watching only reads (PR IN), so it never changes a reservation; but it does
-consume the unit attentions of the I_T nexus it reads through.
+Watching only reads (PR IN), so it never changes a reservation.  But a
+UNIT ATTENTION (REGISTRATIONS PREEMPTED, RESERVATIONS RELEASED, ...) is
+reported to, and cleared by, the first command on its I_T nexus, whoever sends
+it: a watch on the node where the cluster runs eats the unit attentions the
+cluster's own I/O should have seen.  Watch through another initiator port (a
+separate HBA port, iSCSI session or host), or let the cluster act on the
+unit_attention events printed here.
 """
 
 from __future__ import annotations
@@ -225,13 +230,19 @@ def _positive(text: str) -> float:
     return value
 
 
+def _help_text(doc: str) -> str:
+    """The module docstring as --help shows it: all of it after the first
+    line, without reStructuredText's double backticks."""
+    return doc.split("\n", 1)[1].strip().replace("``", "")
+
+
 def add_parser(commands: Any, help_text: str) -> None:
     """The ``watch`` subcommand of pr-native (``help_text``: its line in the
     command list, kept by pr_native.cli, which loads this module only to run it)."""
     sub = commands.add_parser(
         "watch",
         help=help_text,
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description=_help_text(__doc__ or ""),
     )
     sub.add_argument("devices", nargs="+", metavar="DEV", help="/dev/sgN nodes")
     sub.add_argument("--interval", type=_positive, default=1.0, help="seconds between rounds")
