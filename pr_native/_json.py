@@ -130,8 +130,11 @@ def error(value: BaseException) -> Json:
                 "sense": sense(value.sense),
             }
         )
+        parameters = getattr(value, "parameters", b"")
+        data["parameters"] = parameters.hex() if parameters else None
     elif isinstance(value, OSError):
         data["errno"] = value.errno
+    data["hint"] = getattr(value, "hint", None)
     return data
 
 

@@ -62,7 +62,7 @@ from ._out_request import OutRequest
 from ._record import TYPE_CHECKING
 from .constants import SENDABLE_TYPES, PRInAction, PROutAction, ReservationType
 from .device import Device
-from .errors import PRError
+from .errors import OutcomeUnknown, PRError, ReservationConflict
 from .exit_codes import ExitCode, exit_code, meaning
 from .transport_id import TransportID
 
@@ -236,8 +236,14 @@ class Output:
             )
         else:
             print(f"{PROG} {self.command}: {describe_error(error)}", file=sys.stderr)
+            hint = getattr(error, "hint", None)
+            if hint:
+                print(f"  hint: {hint}", file=sys.stderr)
             if self.verbose and isinstance(error, PRError):
                 print("\n".join(error.details().splitlines()[1:]), file=sys.stderr)
+                parameters = getattr(error, "parameters", b"")
+                if parameters:
+                    print(f"  parameter list: {parameters.hex(' ')}", file=sys.stderr)
         return code
 
 
@@ -398,9 +404,50 @@ def _run_out(args: argparse.Namespace, out: Output) -> int:
     if args.dry_run:
         return out.success(data, [f"PERSISTENT RESERVE OUT ({name}), not sent:", *listing])
     with _open(args) as device:
-        request.send(device)
+        try:
+            request.send(device)
+        except PRError as error:
+            error.hint = _hint(request, error, device)  # type: ignore[attr-defined]
+            error.parameters = parameters  # type: ignore[attr-defined]
+            raise
     text = [f"PERSISTENT RESERVE OUT ({name}): done"]
     return out.success(data, text + (listing if args.verbose else []))
+
+
+def _hint(request: OutRequest, error: PRError, device: Device) -> str | None:
+    """A line for the refusals people meet most, or None."""
+    if isinstance(error, OutcomeUnknown):
+        return "the command may have run: read the state (read-full-status) before acting"
+    a = PROutAction
+    if isinstance(error, ReservationConflict) and request.action in (
+        a.PREEMPT,
+        a.PREEMPT_AND_ABORT,
+    ):
+        return (
+            "is this initiator registered with --key, and is the key you preempt "
+            f"registered? {_registered_keys(device)}"
+        )
+    if isinstance(error, ReservationConflict):
+        return (
+            "is this initiator registered with that --key (another initiator's key does "
+            f"not count: keys belong to I_T nexuses)? {_registered_keys(device)}"
+        )
+    sense = error.sense
+    if request.action == a.RESERVE and sense is not None and (sense.asc, sense.ascq) == (8, 0):
+        # LIO answers a RESERVE from an unregistered I_T nexus with 02/08/00.
+        return f"is this initiator registered? {_registered_keys(device)}"
+    return None
+
+
+def _registered_keys(device: Device) -> str:
+    """What READ KEYS says now (a PR IN: it changes nothing)."""
+    try:
+        keys = device.read_keys().keys
+    except (PRError, OSError) as error:
+        return f"(READ KEYS failed too: {error})"
+    if not keys:
+        return "no key is registered"
+    return "registered keys: " + ", ".join(f"0x{k:x}" for k in keys)
 
 
 _OUT_HELP = {

@@ -257,12 +257,12 @@ def test_hex_gives_the_raw_response(capsys: pytest.CaptureFixture[str], fake_lib
 
 
 @pytest.mark.parametrize(
-    ("reply", "exit_code", "words"),
+    ("reply", "exit_code", "words", "hint"),
     [
-        (fail(-2, status=0x18), 24, "RESERVATION CONFLICT"),
-        (fail(-2, status=0x02, sense=UA_SENSE), 6, "UNIT ATTENTION, ASC/ASCQ 2Ah/05h"),
-        (fail(-2, status=0x02, sense=ILLEGAL_SENSE), 5, "ILLEGAL REQUEST, ASC/ASCQ 24h/00h"),
-        (fail(-4), 33, "timed out"),
+        (fail(-2, status=0x18), 24, "RESERVATION CONFLICT", "registered keys: 0xa1"),
+        (fail(-2, status=0x02, sense=UA_SENSE), 6, "UNIT ATTENTION, ASC/ASCQ 2Ah/05h", None),
+        (fail(-2, status=0x02, sense=ILLEGAL_SENSE), 5, "ILLEGAL REQUEST, ASC/ASCQ 24h/00h", None),
+        (fail(-4), 33, "timed out", "may have run: read the state"),
     ],
 )
 def test_errors_print_one_line_and_exit_like_sg3_utils(
@@ -271,16 +271,35 @@ def test_errors_print_one_line_and_exit_like_sg3_utils(
     reply: Any,
     exit_code: int,
     words: str,
+    hint: str | None,
 ) -> None:
-    fake_lib.replies.append(reply)
+    """One line, and a hint line for the refusals people meet most (a
+    RESERVATION CONFLICT reads the keys registered now: one PR IN)."""
+    keys = data(bytes.fromhex(f"00 00 00 03 00 00 00 08 {K1}"))
+    fake_lib.replies += [reply, keys] if hint and "keys" in hint else [reply]
     code, out, err = run(capsys, "reserve", "/dev/sg-fake", "--key", "1", "--type", "1")
     assert code == exit_code
     assert out == ""
-    (line,) = err.splitlines()
+    line, *hints = err.splitlines()
     assert words in line and f"exit {exit_code}" in line
-    fake_lib.replies.append(reply)
+    assert hints == ([] if hint is None else [hints[0]])
+    assert hint is None or hint in hints[0]
+    fake_lib.replies += [reply, keys] if hint and "keys" in hint else [reply]
     code, out, err = run(capsys, "reserve", "/dev/sg-fake", "--key", "1", "--type", "1", "-v")
     assert "CDB: 5f 01 01" in err
+    assert "parameter list: 00 00 00 00 00 00 00 01" in err
+
+
+def test_preempt_conflict_hint_names_the_registered_keys(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib
+) -> None:
+    fake_lib.replies += [fail(-2, status=0x18), data(bytes.fromhex("00 00 00 03 00 00 00 00"))]
+    code, doc = run_json(
+        capsys, "preempt", "/dev/sg-fake", "--key", "b2", "--preempt-key", "a1", "--type", "EA"
+    )
+    assert code == 24
+    assert "is the key you preempt registered? no key is registered" in doc["error"]["hint"]
+    assert doc["error"]["parameters"].startswith("00000000000000b200000000000000a1")
 
 
 def test_error_json(capsys: pytest.CaptureFixture[str], fake_lib: FakeLib) -> None:
@@ -337,7 +356,7 @@ def test_a_closed_stdout_keeps_the_commands_own_status(
     fake_lib.replies.append(good())
     assert cli.main(["reserve", "/dev/sg-fake", "--key", "a1", "--type", "WE", "-v"]) == 0
     assert len(fake_lib.calls) == 1
-    fake_lib.replies.append(fail(-2, status=0x18))
+    fake_lib.replies += [fail(-2, status=0x18), data(bytes.fromhex("00 00 00 03 00 00 00 00"))]
     assert cli.main(["reserve", "/dev/sg-fake", "--key", "a1", "--type", "WE"]) == 24
     os.close(pipe.fd)
 
