@@ -64,10 +64,13 @@ def test_pr_out_through_the_command_line(a: pr.Device, b: pr.Device, c: pr.Devic
     code, _, _ = ours("reserve", a.path, "--key", hex(KEY_A), "--type", "write-exclusive")
     assert code == 0
     assert a.read_reservation().reservation == pr.Reservation(KEY_A, T.WRITE_EXCLUSIVE, pr.Scope.LU)
-    # An unregistered initiator: RESERVATION CONFLICT, exit 24, one line on stderr.
+    # An unregistered initiator: RESERVATION CONFLICT, exit 24, one line on
+    # stderr and a hint naming the keys registered now.
     code, out, err = ours("reserve", c.path, "--key", "0xc3", "--type", "WE")
     assert (code, out) == (24, "")
-    assert len(err.splitlines()) == 1 and "RESERVATION CONFLICT" in err
+    line, hint = err.splitlines()
+    assert "RESERVATION CONFLICT" in line
+    assert hint.strip().startswith("hint:") and f"registered keys: {hex(KEY_A)}" in hint
     # RELEASE with the wrong type fails (LIO: RESERVATION CONFLICT) and changes
     # nothing: the same verdict as the library's.
     code, doc = ours_json("release", a.path, "--key", hex(KEY_A), "--type", "EA")
