@@ -1,0 +1,66 @@
+"""benchmarks/percall.py end to end in the lab, on its --quick setting: every
+method yields a number for every query and key count, and the result files
+are written.  Timings are the benchmark's to report, never asserted here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import prlab
+
+PERCALL = prlab.PROJECT_ROOT / "benchmarks" / "percall.py"
+EVERY_METHOD = {"c_floor", "pr_native", "cython_sgio", "ctypes", "sg_persist"}
+# The Python peers decode READ KEYS and READ RESERVATION only.
+METHODS = {
+    "read_keys": EVERY_METHOD,
+    "read_reservation": EVERY_METHOD,
+    "read_full_status": EVERY_METHOD - {"cython_sgio", "ctypes"},
+    "report_capabilities": EVERY_METHOD - {"cython_sgio", "ctypes"},
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def test_percall_benchmark_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if importlib.util.find_spec("sgio") is None:
+        pytest.skip("cython-sgio is not installed (pip install cython-sgio; scripts/bench does)")
+    if shutil.which("gcc") is None:
+        pytest.skip("no gcc to build the benchmark's C floor")
+    prlab.require_lab("loop")
+    command = [sys.executable, str(PERCALL), "--lab", "--quick", f"--out={tmp_path}"]
+    with capsys.disabled():
+        print(f"\n--- {' '.join(command[1:])}")
+        done = subprocess.run(command, timeout=600)
+    assert done.returncode == 0
+
+    data = json.loads((tmp_path / "percall.json").read_text())
+    rows = {(r["keys"], r["query"], r["method"]): r for r in data["per_call"]}
+    assert {keys for keys, _, _ in rows} == set(data["settings"]["keys"])
+    for keys in data["settings"]["keys"]:
+        for query, methods in METHODS.items():
+            assert {m for k, q, m in rows if (k, q) == (keys, query)} == methods
+    for row in rows.values():
+        assert all(_is_number(row[f]) for f in ("median_us", "min_us", "ratio_to_floor"))
+        assert len(row["samples_us"]) == data["settings"]["rounds"]
+    for phase in ("read_keys", "open_close"):
+        delta = data["memory"][phase]["delta"]
+        assert _is_number(delta["rss_kib"]) and _is_number(delta["fds"])
+    assert len(data["startup"]) == 4
+    assert all(_is_number(row["median_ms"]) for row in data["startup"])
+
+    table = (tmp_path / "percall.md").read_text()
+    assert "| pr_native Device |" in table and "READ RESERVATION" in table
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (tmp_path / "percall.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
