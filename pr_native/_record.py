@@ -34,11 +34,22 @@ else:
 _MISSING = object()
 
 
+def _hex(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"0x{value:x}"
+    if isinstance(value, tuple):
+        inner = ", ".join(_hex(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return repr(value)
+
+
 @dataclass_transform(frozen_default=True)
 class Record(tuple):  # type: ignore[type-arg]
     __slots__ = ()
     _fields: tuple[str, ...] = ()
     _defaults: dict[str, object] = {}  # noqa: RUF012 (replaced, never mutated)
+    _hex_fields: frozenset[str] = frozenset()
+    """Fields shown in hex by repr(), as sg_persist prints keys."""
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -97,7 +108,10 @@ class Record(tuple):  # type: ignore[type-arg]
     __hash__ = tuple.__hash__
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self))
+        hex_fields = self._hex_fields
+        inner = ", ".join(
+            f"{n}={_hex(v) if n in hex_fields else repr(v)}" for n, v in zip(self._fields, self)
+        )
         return f"{type(self).__name__}({inner})"
 
     def __getnewargs__(self) -> tuple[Any, ...]:

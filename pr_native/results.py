@@ -15,6 +15,7 @@ class Registrations(Record):
     """READ KEYS: the PR generation and every registered reservation key."""
 
     __slots__ = ()
+    _hex_fields = frozenset({"keys"})
 
     generation: int
     keys: tuple[int, ...]
@@ -27,6 +28,7 @@ class Reservation(Record):
     """
 
     __slots__ = ()
+    _hex_fields = frozenset({"key"})
 
     key: int
     type: ReservationType
@@ -73,6 +75,7 @@ class Registrant(Record):
     """One READ FULL STATUS descriptor: a registration of one I_T nexus."""
 
     __slots__ = ()
+    _hex_fields = frozenset({"key"})
 
     key: int
     holder: bool

@@ -53,6 +53,12 @@ class TransportID(Record):
     def to_bytes(self) -> bytes:
         raise TypeError("TransportID is abstract: use a protocol subclass")
 
+    def __repr__(self) -> str:
+        # The symbolic form sg_persist prints, and parse() reads back.
+        if type(self) is TransportID:
+            return "TransportID()"
+        return f"TransportID.parse({str(self)!r})"
+
     @staticmethod
     def from_bytes(data: bytes) -> TransportID:
         """Decode a TransportID; never fails (unknown forms become raw)."""
@@ -228,6 +234,7 @@ class RawTransportID(TransportID):
     """Bytes kept as received: another protocol, or a non-canonical encoding."""
 
     __slots__ = ()
+    __repr__ = Record.__repr__  # bytes kept as received, shown as bytes
 
     data: bytes
 
