@@ -130,8 +130,9 @@ ISCSI_BINARIES: dict[str, str] = {
 
 #: kernel modules per load group; the initramfs gets their modules.dep closure.
 #: /init loads "base", then the fabric's group, then "netem" (--latency) or
-#: "iblock" (--backstore nullb).  "extra" is shipped but only loaded on demand
-#: (modprobe works in the guest, also from the chroot).
+#: "iblock" (--backstore nullb).  "extra" and "multipath" (device-mapper
+#: multipath, loaded by tests/lab/suite/test_multipath.py) are shipped but only
+#: loaded on demand (modprobe works in the guest, also from the chroot).
 MODULE_GROUPS: dict[str, tuple[str, ...]] = {
     "base": (
         "virtio_pci",
@@ -151,6 +152,7 @@ MODULE_GROUPS: dict[str, tuple[str, ...]] = {
     "iblock": ("target_core_iblock",),
     "nullb": ("null_blk",),
     "extra": ("st", "target_core_file", "crct10dif_generic"),
+    "multipath": ("dm_multipath", "dm_round_robin"),
 }
 OPTIONAL_MODULES = frozenset({"virtio_rng", "st", "target_core_file", "crct10dif_generic"})
 
