@@ -146,6 +146,56 @@ int pr_resume(const struct pr_device *device, struct pr_result *result)
     return pr_sg_wait(queue, (int)device->handle, queue->current, NULL, 0, result);
 }
 
+int pr_submit(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
+              int direction, const uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
+              struct pr_result *result, int32_t *ticket)
+{
+    struct pr_sg_queue *queue;
+    struct pr_sg_request *request;
+    int rc = pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
+
+    if (rc != PR_OK)
+        return rc;
+    if (ticket == NULL || direction == PR_DIR_NONE)
+        return PR_ERR_ARGUMENT;
+    queue = (struct pr_sg_queue *)device->queue;
+    if (queue == NULL)
+        return PR_ERR_UNSUPPORTED;
+    pr_sg_begin(queue, (int)device->handle);
+    rc = pr_sg_submit(queue, (int)device->handle, direction, data, data_len, timeout_ms, result,
+                      &request);
+    if (rc == PR_OK)
+        *ticket = request->pack_id;
+    return rc;
+}
+
+int pr_collect(const struct pr_device *device, int32_t ticket, uint8_t *data, uint32_t data_len,
+               struct pr_result *result, uint32_t *wait_ms)
+{
+    struct pr_sg_queue *queue;
+    struct pr_sg_request *request;
+
+    if (device == NULL || result == NULL || wait_ms == NULL || device->queue == NULL)
+        return PR_ERR_ARGUMENT;
+    queue = (struct pr_sg_queue *)device->queue;
+    request = pr_sg_find(queue, ticket);
+    if (request == NULL || request->state == PR_SG_ABANDONED ||
+        (data == NULL && data_len > 0))
+        return PR_ERR_ARGUMENT;
+    return pr_sg_poll_once(queue, (int)device->handle, request, data, data_len, result, wait_ms);
+}
+
+void pr_abandon(const struct pr_device *device, int32_t ticket)
+{
+    struct pr_sg_request *request;
+
+    if (device == NULL || device->queue == NULL)
+        return;
+    request = pr_sg_find((struct pr_sg_queue *)device->queue, ticket);
+    if (request != NULL)
+        pr_sg_abandon(request);
+}
+
 /* write() needs a descriptor opened for writing (sg_write: EBADF otherwise). */
 static int pr_is_async_sg(int fd, uint32_t flags)
 {

@@ -259,6 +259,23 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
  * the device has no such command (it completed, or another was started). */
 int pr_resume(const struct pr_device *device, struct pr_result *result);
 
+/* One command in two steps, for an event loop (pr_native.aio): Linux /dev/sgN
+ * opened read-write only (PR_ERR_UNSUPPORTED elsewhere, before any I/O).
+ * pr_submit() queues the command through the sg driver's write(), exactly
+ * once, and returns its ticket.  pr_collect() is called when the descriptor
+ * is readable or *wait_ms has passed: PR_ERR_PENDING while the command is in
+ * flight (*wait_ms: until its deadline, timeout_ms + PR_WAIT_MARGIN_MS),
+ * else as pr_execute() (data-in bytes copied to data).  pr_abandon() stops
+ * waiting: the request stays with the driver and is discarded when it
+ * completes.  Commands on one device are collected one at a time. */
+#define PR_ERR_PENDING -11
+int pr_submit(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
+              int direction, const uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
+              struct pr_result *result, int32_t *ticket);
+int pr_collect(const struct pr_device *device, int32_t ticket, uint8_t *data, uint32_t data_len,
+               struct pr_result *result, uint32_t *wait_ms);
+void pr_abandon(const struct pr_device *device, int32_t ticket);
+
 /* Sizes and offsets of the buffers the core builds: the portable ones
  * (pr_layout.c) and the transport's own OS structs (the transport file). */
 uint32_t pr_layout(const struct pr_layout_field **fields);

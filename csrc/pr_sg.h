@@ -85,6 +85,14 @@ int pr_sg_finish(struct pr_sg_request *request, uint8_t *data, uint32_t data_len
 /* Stop waiting for a request: it stays with the driver as PR_SG_ABANDONED. */
 void pr_sg_abandon(struct pr_sg_request *request);
 
+/* The request with this pack_id, or NULL. */
+struct pr_sg_request *pr_sg_find(struct pr_sg_queue *queue, int32_t pack_id);
+
+/* Look once, without blocking: the request's outcome (as pr_sg_wait), or
+ * PR_ERR_PENDING with the milliseconds left until its deadline in *wait_ms. */
+int pr_sg_poll_once(struct pr_sg_queue *queue, int fd, struct pr_sg_request *request,
+                    uint8_t *data, uint32_t data_len, struct pr_result *result, uint32_t *wait_ms);
+
 /* Wait for one request until it completes, its deadline passes, the node
  * hangs up or a signal arrives; returns as pr_execute(). */
 int pr_sg_wait(struct pr_sg_queue *queue, int fd, struct pr_sg_request *request,

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,7 @@ static void pr_sg_free(struct pr_sg_request *request)
     request->pack_id = 0;
 }
 
-static struct pr_sg_request *pr_sg_find(struct pr_sg_queue *queue, int32_t pack_id)
+struct pr_sg_request *pr_sg_find(struct pr_sg_queue *queue, int32_t pack_id)
 {
     uint32_t i;
 
@@ -219,6 +220,34 @@ static int pr_sg_give_up(struct pr_sg_request *request, int rc, int error,
     result->dispatched = 1;
     result->os_error = error;
     return rc;
+}
+
+int pr_sg_poll_once(struct pr_sg_queue *queue, int fd, struct pr_sg_request *request,
+                    uint8_t *data, uint32_t data_len, struct pr_result *result, uint32_t *wait_ms)
+{
+    struct pollfd pfd;
+    uint64_t now;
+    int error = pr_sg_collect(queue, fd);
+
+    if (request->state == PR_SG_DONE)
+        return pr_sg_finish(request, data, data_len, result);
+    if (error != 0)
+        return pr_sg_give_up(request, PR_ERR_OS, error, result);
+    now = pr_sg_now_ms();
+    if (now >= request->deadline_ms)
+        return pr_sg_give_up(request, PR_ERR_TIMEOUT, ETIMEDOUT, result);
+    /* A hang-up without anything to read: as pr_sg_wait(). */
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 0) > 0 && !(pfd.revents & POLLIN) &&
+        (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
+        return pr_sg_give_up(request, PR_ERR_OS, (pfd.revents & POLLNVAL) ? EBADF : ENODEV,
+                             result);
+    *wait_ms = request->deadline_ms - now > UINT32_MAX ? UINT32_MAX
+                                                         : (uint32_t)(request->deadline_ms - now);
+    result->dispatched = 1;
+    return PR_ERR_PENDING;
 }
 
 int pr_sg_wait(struct pr_sg_queue *queue, int fd, struct pr_sg_request *request,
