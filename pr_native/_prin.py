@@ -15,6 +15,8 @@ from .errors import MalformedResponse, ResponseTruncated
 if TYPE_CHECKING:
     from typing import Any
 
+    from .results import FullStatus, Registrations
+
 #: The first ALLOCATION LENGTH: room for 511 keys or ~15 iSCSI registrants.
 INITIAL_ALLOCATION = 4096
 _MIN_DESCRIPTOR_SIZE = 24  # READ FULL STATUS descriptor without its TransportID
@@ -47,6 +49,39 @@ def full_status_may_be_cut(allocated: int, additional_length: int) -> bool:
     ADDITIONAL LENGTH to match, so a response is known complete only while
     the largest possible descriptor would still have fitted."""
     return bool(allocated - 8 - additional_length < _MAX_FULL_STATUS_DESCRIPTOR)
+
+
+#: How often READ FULL STATUS and READ KEYS are read again while the
+#: registrations keep changing between them.
+FULL_STATUS_TRIES = 3
+
+
+def full_status_checked(
+    status: FullStatus, keys: Registrations, *, device: str, command: str
+) -> FullStatus | None:
+    """A READ FULL STATUS that may have been cut at 65535 bytes, checked
+    against READ KEYS: the status when it lists every key, None when the
+    registrations changed in between (read both again)."""
+    if keys.generation != status.generation:
+        return None
+    if len(keys.keys) > len(status.registrants):
+        raise ResponseTruncated(
+            f"READ FULL STATUS lists {len(status.registrants)} of "
+            f"{len(keys.keys)} registrations within 65535 bytes",
+            needed=lib.PR_ALLOCATION_MAX + 1,
+            device=device,
+            command=command,
+        )
+    return status
+
+
+def full_status_unsettled(*, device: str, command: str) -> ResponseTruncated:
+    return ResponseTruncated(
+        "registrations kept changing while READ FULL STATUS was checked",
+        needed=lib.PR_ALLOCATION_MAX + 1,
+        device=device,
+        command=command,
+    )
 
 
 def interrupted(rc: int, result: Any) -> bool:

@@ -20,7 +20,6 @@ from ._native import ffi, lib
 from ._record import TYPE_CHECKING
 from .constants import PRInAction, PROutAction, ReservationType, Scope
 from .errors import (
-    ResponseTruncated,
     UnsupportedOperation,
     UnsupportedPlatform,
     outcome_unknown,
@@ -279,6 +278,15 @@ class Device:
     def _timeout_for(self, timeout: float | None) -> int:
         return self._timeout_ms if timeout is None else _validate.timeout_ms(timeout)
 
+    def _check_out_allowed(self, command: str) -> None:
+        """The refusals every PR OUT meets before any I/O."""
+        if self._read_only:
+            raise ValueError(
+                f"{command}: the device was opened with read_only=True; nothing was sent"
+            )
+        if self._multipath_paths is not None:
+            raise _multipath_refusal(command, self._path, self._multipath_paths)
+
     def _check_open(self) -> None:
         if self._closed:
             raise ValueError(f"I/O on closed device {self._path!r}")
@@ -421,28 +429,17 @@ class Device:
         timeout_ms = self._timeout_for(timeout)
         command = _in_name(PRInAction.READ_FULL_STATUS)
         with self._lock:
-            for _ in range(3):
+            for _ in range(_prin.FULL_STATUS_TRIES):
                 status, may_be_cut = self._read_full_status(timeout_ms)
                 if not may_be_cut:
                     return status
                 keys = self._read_keys(timeout_ms)
-                if keys.generation != status.generation:
-                    continue  # registrations changed in between: read both again
-                if len(keys.keys) > len(status.registrants):
-                    raise ResponseTruncated(
-                        f"READ FULL STATUS lists {len(status.registrants)} of "
-                        f"{len(keys.keys)} registrations within 65535 bytes",
-                        needed=lib.PR_ALLOCATION_MAX + 1,
-                        device=self._path,
-                        command=command,
-                    )
-                return status
-        raise ResponseTruncated(
-            "registrations kept changing while READ FULL STATUS was checked",
-            needed=lib.PR_ALLOCATION_MAX + 1,
-            device=self._path,
-            command=command,
-        )
+                checked = _prin.full_status_checked(
+                    status, keys, device=self._path, command=command
+                )
+                if checked is not None:
+                    return checked
+        raise _prin.full_status_unsettled(device=self._path, command=command)
 
     def _read_full_status(self, timeout_ms: int) -> tuple[FullStatus, bool]:
         if self._registrants is None:
@@ -541,12 +538,7 @@ class Device:
     ) -> None:
         timeout_ms = self._timeout_for(timeout)
         command = _out_name(action)
-        if self._read_only:
-            raise ValueError(
-                f"{command}: the device was opened with read_only=True; nothing was sent"
-            )
-        if self._multipath_paths is not None:
-            raise _multipath_refusal(command, self._path, self._multipath_paths)
+        self._check_out_allowed(command)
         with self._lock:
             self._check_open()
             needed = _SPEC_I_PT_HEADER + len(transport_ids)
