@@ -45,6 +45,9 @@ RUNS = {
                 "test_poll_rounds_end_while_the_portal_is_disabled",
                 "test_watch_exits_on_sigterm",
                 "test_exporter_exits_on_sigterm",
+                # tests/lab/suite/test_aio.py: "loop-many-initiators", "iscsi-delay"
+                "test_many_devices_awaited_from_one_thread",
+                "test_cancelled_pr_out_in_flight_is_outcome_unknown_and_ran_once",
             }
         ),
     ),
@@ -63,6 +66,9 @@ RUNS = {
                 "test_poll_rounds_end_while_the_portal_is_disabled",
                 "test_watch_exits_on_sigterm",
                 "test_exporter_exits_on_sigterm",
+                # tests/lab/suite/test_aio.py: "loop-many-initiators", "iscsi-delay"
+                "test_many_devices_awaited_from_one_thread",
+                "test_cancelled_pr_out_in_flight_is_outcome_unknown_and_ran_once",
             }
         ),
     ),
@@ -78,7 +84,11 @@ RUNS = {
     # and polling 34 device nodes at once.
     "loop-many-initiators": Run(
         prlab.LabConfig(fabric="loop", initiators=34, names="iqn", name_len=223),
-        selection=("tests/lab/suite/test_large.py", "tests/lab/suite/test_poll.py"),
+        selection=(
+            "tests/lab/suite/test_large.py",
+            "tests/lab/suite/test_poll.py",
+            "tests/lab/suite/test_aio.py::test_many_devices_awaited_from_one_thread",
+        ),
     ),
     # 300 ms of netem delay on the iSCSI loopback keeps every command in
     # flight for about 0.6 s: long enough to stop and continue the sender,
@@ -86,7 +96,11 @@ RUNS = {
     # OUT, bounded waits).
     "iscsi-delay": Run(
         prlab.LabConfig(fabric="iscsi", initiators=3, latency="300ms"),
-        selection=("tests/lab/suite/test_exactly_once.py",),
+        selection=(
+            "tests/lab/suite/test_exactly_once.py",
+            "tests/lab/suite/test_aio.py::"
+            "test_cancelled_pr_out_in_flight_is_outcome_unknown_and_ran_once",
+        ),
     ),
 }
 
