@@ -8,6 +8,8 @@ that is not in the canonical form, is kept byte for byte as a
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ._record import Record
 from .constants import ProtocolIdentifier
 
@@ -38,19 +40,26 @@ def _fixed(protocol: ProtocolIdentifier, offset: int, field: bytes) -> bytes:
 
 
 class TransportID(Record):
-    """Base class of every TransportID; use the protocol subclasses."""
+    """Base class of every TransportID; use the protocol subclasses.
+
+    ``str()`` of a TransportID is the symbolic form sg_persist prints, which
+    ``parse`` reads back; the protocol classes' repr is ``TransportID.parse('...')``.
+    """
 
     __slots__ = ()
 
     @property
     def protocol(self) -> ProtocolIdentifier:
+        """PROTOCOL IDENTIFIER, from the encoded first byte."""
         return ProtocolIdentifier(self.to_bytes()[0] & 0x0F)
 
     @property
     def format_code(self) -> int:
+        """FORMAT CODE (byte 0, bits 7-6): 0, or 1 for iSCSI's initiator-port form."""
         return self.to_bytes()[0] >> 6
 
     def to_bytes(self) -> bytes:
+        """The encoding PR OUT parameter lists carry and READ FULL STATUS reports."""
         raise TypeError("TransportID is abstract: use a protocol subclass")
 
     def __repr__(self) -> str:
@@ -62,11 +71,7 @@ class TransportID(Record):
     @staticmethod
     def from_bytes(data: bytes) -> TransportID:
         """Decode a TransportID; never fails (unknown forms become raw)."""
-        data = bytes(data)
-        decoded = _decode(data)
-        if decoded is not None and decoded.to_bytes() == data:
-            return decoded
-        return RawTransportID(data)
+        return _from_bytes(bytes(data))
 
     @staticmethod
     def parse(text: str) -> TransportID:
@@ -88,6 +93,7 @@ class FCPTransportID(TransportID):
     __slots__ = ()
 
     n_port_name: int
+    """N_PORT_NAME, a 64-bit int."""
 
     def _check(self) -> None:
         _check_uint(self.n_port_name, 64, "n_port_name")
@@ -105,7 +111,9 @@ class SPITransportID(TransportID):
     __slots__ = ()
 
     scsi_address: int
+    """SCSI ADDRESS of the initiator (16 bits)."""
     relative_target_port: int
+    """RELATIVE TARGET PORT IDENTIFIER of the port the address applies to."""
 
     def _check(self) -> None:
         _check_uint(self.scsi_address, 16, "scsi_address")
@@ -126,6 +134,7 @@ class SBPTransportID(TransportID):
     __slots__ = ()
 
     eui64: int
+    """The initiator port's EUI-64, a 64-bit int."""
 
     def _check(self) -> None:
         _check_uint(self.eui64, 64, "eui64")
@@ -143,6 +152,7 @@ class SRPTransportID(TransportID):
     __slots__ = ()
 
     port_identifier: bytes
+    """INITIATOR PORT IDENTIFIER, exactly 16 bytes."""
 
     def _check(self) -> None:
         if not isinstance(self.port_identifier, bytes) or len(self.port_identifier) != 16:
@@ -165,7 +175,9 @@ class ISCSITransportID(TransportID):
     __slots__ = ()
 
     name: str
+    """The iSCSI name (``iqn.``, ``eui.`` or ``naa.``), at most 223 bytes of UTF-8."""
     isid: int | None = None
+    """The 48-bit ISID of the initiator-port form, None for the device form."""
 
     def _check(self) -> None:
         if not isinstance(self.name, str):
@@ -202,6 +214,7 @@ class SASTransportID(TransportID):
     __slots__ = ()
 
     sas_address: int
+    """SAS ADDRESS of the initiator port, a 64-bit int."""
 
     def _check(self) -> None:
         _check_uint(self.sas_address, 64, "sas_address")
@@ -219,6 +232,7 @@ class SOPTransportID(TransportID):
     __slots__ = ()
 
     routing_id: int
+    """ROUTING IDENTIFIER (16 bits)."""
 
     def _check(self) -> None:
         _check_uint(self.routing_id, 16, "routing_id")
@@ -237,6 +251,7 @@ class RawTransportID(TransportID):
     __repr__ = Record.__repr__  # bytes kept as received, shown as bytes
 
     data: bytes
+    """The TransportID's bytes, as received or given."""
 
     def _check(self) -> None:
         if not isinstance(self.data, bytes):
@@ -255,6 +270,16 @@ class RawTransportID(TransportID):
 
     def __str__(self) -> str:
         return ",".join(f"{b:02x}" for b in self.data)
+
+
+@lru_cache(maxsize=4096)
+def _from_bytes(data: bytes) -> TransportID:
+    # TransportIDs are immutable and a monitor reads the same few on every
+    # READ FULL STATUS: each is decoded (and checked by re-encoding) once.
+    decoded = _decode(data)
+    if decoded is not None and decoded.to_bytes() == data:
+        return decoded
+    return RawTransportID(data)
 
 
 def _decode(data: bytes) -> TransportID | None:
