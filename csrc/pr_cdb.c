@@ -104,3 +104,21 @@ int pr_build_out_parameters(const struct pr_out_request *request, uint8_t *buffe
     *length = total;
     return PR_OK;
 }
+
+/* SPC-4 6.6.1: ALLOCATION LENGTH is bytes 3-4 since SPC-3 (byte 3 was
+ * reserved in SPC-2); a PAGE CODE without EVPD is an invalid field. */
+#define PR_INQUIRY_CDB_LEN 6
+
+int pr_build_inquiry_cdb(uint8_t *cdb, uint32_t evpd, uint32_t page_code,
+                         uint32_t allocation_length)
+{
+    if (cdb == NULL || evpd > 1 || page_code > 0xFF || (evpd == 0 && page_code != 0) ||
+        allocation_length > PR_ALLOCATION_MAX)
+        return PR_ERR_ARGUMENT;
+    memset(cdb, 0, PR_INQUIRY_CDB_LEN);
+    cdb[0] = PR_OPCODE_INQUIRY;
+    cdb[1] = (uint8_t)evpd;
+    cdb[2] = (uint8_t)page_code;
+    pr_put_be16(cdb + 3, (uint16_t)allocation_length);
+    return PR_OK;
+}

@@ -1,11 +1,12 @@
 /*
- * pr_decode.c - PR IN response and sense data decoders.
+ * pr_decode.c - PR IN response, sense data, INQUIRY and VPD page decoders.
  *
  * Pure and bounds-checked: `length` is what the device actually transferred,
  * and no byte at or past it is read.  Each PR IN decoder reports in *needed
  * the size of the complete response (8 + ADDITIONAL LENGTH) so the caller can
  * re-issue with a larger ALLOCATION LENGTH; it returns PR_ERR_SHORT when the
  * response did not fit, after decoding what did.
+ * The INQUIRY and VPD decoders follow the same rules.
  */
 #include <string.h>
 
@@ -281,4 +282,206 @@ int pr_decode_sense(const uint8_t *sense, uint32_t length, struct pr_sense *out)
     default:
         return PR_ERR_MALFORMED;  /* 7Fh vendor specific, or not sense data */
     }
+}
+
+/* --- INQUIRY data and VPD pages ------------------------------------------ */
+
+#define PR_INQUIRY_HEADER_LEN 5  /* through ADDITIONAL LENGTH */
+#define PR_VPD_HEADER_LEN 4
+#define PR_DESIGNATOR_HEADER_LEN 4
+
+/* SPC-4 6.6.2 (table 139). */
+int pr_decode_inquiry(const uint8_t *data, uint32_t length, struct pr_inquiry *out,
+                      uint64_t *needed)
+{
+    uint64_t end;
+
+    if (out == NULL)
+        return PR_ERR_ARGUMENT;
+    memset(out, 0, sizeof(*out));
+    memset(out->vendor, ' ', sizeof(out->vendor));
+    memset(out->product, ' ', sizeof(out->product));
+    memset(out->revision, ' ', sizeof(out->revision));
+    if (data == NULL || needed == NULL)
+        return PR_ERR_ARGUMENT;
+    *needed = PR_INQUIRY_HEADER_LEN;
+    if (length < PR_INQUIRY_HEADER_LEN)
+        return PR_ERR_MALFORMED;
+    out->additional_length = data[4];
+    *needed = PR_INQUIRY_HEADER_LEN + (uint64_t)data[4];
+    end = *needed < length ? *needed : length;
+    out->peripheral_qualifier = (uint8_t)(data[0] >> 5);
+    out->peripheral_type = (uint8_t)(data[0] & 0x1F);
+    out->removable = (uint8_t)(data[1] >> 7);
+    out->version = data[2];
+    out->response_data_format = (uint8_t)(data[3] & 0x0F);
+    if (end > 5)
+        out->target_port_group_support = (uint8_t)((data[5] >> 4) & 3);
+    if (end > 6)
+        out->multi_port = (uint8_t)((data[6] >> 4) & 1);
+    if (end >= 16)
+        memcpy(out->vendor, data + 8, sizeof(out->vendor));
+    if (end >= 32)
+        memcpy(out->product, data + 16, sizeof(out->product));
+    if (end >= 36)
+        memcpy(out->revision, data + 32, sizeof(out->revision));
+    return *needed > length ? PR_ERR_SHORT : PR_OK;
+}
+
+/* SPC-4 7.8.1: every VPD page starts with the peripheral byte, PAGE CODE
+ * and a 2-byte PAGE LENGTH. */
+static int pr_vpd_header(const uint8_t *data, uint32_t length, uint8_t page_code,
+                         struct pr_vpd_page *out, uint64_t *needed)
+{
+    if (out == NULL)
+        return PR_ERR_ARGUMENT;
+    memset(out, 0, sizeof(*out));
+    if (data == NULL || needed == NULL)
+        return PR_ERR_ARGUMENT;
+    *needed = PR_VPD_HEADER_LEN;
+    if (length < PR_VPD_HEADER_LEN)
+        return PR_ERR_MALFORMED;
+    out->peripheral_qualifier = (uint8_t)(data[0] >> 5);
+    out->peripheral_type = (uint8_t)(data[0] & 0x1F);
+    out->page_code = data[1];
+    out->page_length = pr_get_be16(data + 2);
+    *needed = PR_VPD_HEADER_LEN + (uint64_t)out->page_length;
+    return data[1] == page_code ? PR_OK : PR_ERR_MALFORMED;
+}
+
+/* The page's bytes after the header that arrived: min(PAGE LENGTH, length - 4). */
+static uint32_t pr_vpd_available(uint32_t length, const struct pr_vpd_page *page)
+{
+    uint32_t arrived = length - PR_VPD_HEADER_LEN;
+
+    return arrived < page->page_length ? arrived : page->page_length;
+}
+
+/* SPC-4 7.8.16: one byte per supported page code. */
+int pr_decode_supported_vpd_pages(const uint8_t *data, uint32_t length,
+                                  struct pr_vpd_page *out, uint64_t *needed)
+{
+    int rc = pr_vpd_header(data, length, PR_VPD_SUPPORTED_PAGES, out, needed);
+
+    if (rc != PR_OK)
+        return rc;
+    out->value_offset = PR_VPD_HEADER_LEN;
+    out->value_length = pr_vpd_available(length, out);
+    out->count = out->value_length;
+    return *needed > length ? PR_ERR_SHORT : PR_OK;
+}
+
+static int pr_pads_serial(uint8_t byte)
+{
+    return byte == ' ' || byte == 0;
+}
+
+/* SPC-4 7.8.18: PRODUCT SERIAL NUMBER, ASCII, the rest of the page. */
+int pr_decode_unit_serial_number(const uint8_t *data, uint32_t length,
+                                 struct pr_vpd_page *out, uint64_t *needed)
+{
+    uint32_t start = PR_VPD_HEADER_LEN;
+    uint32_t end;
+    int rc = pr_vpd_header(data, length, PR_VPD_UNIT_SERIAL_NUMBER, out, needed);
+
+    if (rc != PR_OK)
+        return rc;
+    if (*needed > length)
+        return PR_ERR_SHORT;  /* a cut serial number would name another unit */
+    end = PR_VPD_HEADER_LEN + out->page_length;
+    while (start < end && pr_pads_serial(data[start]))
+        start++;
+    while (end > start && pr_pads_serial(data[end - 1]))
+        end--;
+    out->value_offset = start;
+    out->value_length = end - start;
+    return PR_OK;
+}
+
+/* The designator formats of SPC-4 7.8.6.2-7.8.6.11 (and SPC-5's UUID). */
+static uint8_t pr_designator_well_formed(const uint8_t *designator, uint32_t length,
+                                         uint8_t type)
+{
+    switch (type) {
+    case 0x0:  /* vendor specific */
+        return 1;
+    case 0x1:  /* T10 vendor ID: T10 VENDOR IDENTIFICATION, then vendor specific */
+        return length >= 8;
+    case 0x2:  /* EUI-64 based: 8, 12 or 16 bytes */
+        return length == 8 || length == 12 || length == 16;
+    case 0x3:  /* NAA: the format is the NAA field */
+        if (length == 0)
+            return 0;
+        switch (designator[0] >> 4) {
+        case 0x2:  /* IEEE Extended */
+        case 0x3:  /* Locally Assigned */
+        case 0x5:  /* IEEE Registered */
+            return length == 8;
+        case 0x6:  /* IEEE Registered Extended */
+            return length == 16;
+        default:
+            return 0;
+        }
+    case 0x4:  /* relative target port */
+    case 0x5:  /* target port group */
+    case 0x6:  /* logical unit group */
+        return length == 4;
+    case 0x7:  /* MD5 logical unit identifier */
+        return length == 16;
+    case 0x8:  /* SCSI name string: null-terminated, padded to a multiple of 4 */
+        return length >= 4 && length <= 256 && length % 4 == 0;
+    case 0x9:  /* protocol specific port identifier: UAS 4, SOP 4 or 8 */
+        return length == 4 || length == 8;
+    case 0xA:  /* UUID: UUID TYPE 1h (locally assigned), reserved, 16 bytes */
+        return length == 18 && (designator[0] >> 4) == 1;
+    default:
+        return 0;
+    }
+}
+
+/* SPC-4 7.8.6: a list of designation descriptors, each 4 bytes and
+ * DESIGNATOR LENGTH bytes of designator. */
+int pr_decode_device_identification(const uint8_t *data, uint32_t length,
+                                    struct pr_designator *designators,
+                                    uint32_t max_designators, struct pr_vpd_page *out,
+                                    uint64_t *needed)
+{
+    uint64_t end;
+    uint64_t offset = PR_VPD_HEADER_LEN;
+    int rc;
+
+    if (designators == NULL && max_designators > 0)
+        return PR_ERR_ARGUMENT;
+    rc = pr_vpd_header(data, length, PR_VPD_DEVICE_IDENTIFICATION, out, needed);
+    if (rc != PR_OK)
+        return rc;
+    end = *needed < length ? *needed : length;
+    while (offset + PR_DESIGNATOR_HEADER_LEN <= end) {
+        const uint8_t *d = data + offset;
+        uint32_t designator_len = d[3];
+        struct pr_designator *designator;
+
+        if (offset + PR_DESIGNATOR_HEADER_LEN + designator_len > *needed)
+            return PR_ERR_MALFORMED;  /* descriptor overruns PAGE LENGTH */
+        if (offset + PR_DESIGNATOR_HEADER_LEN + designator_len > length)
+            return PR_ERR_SHORT;      /* cut off by the allocation length */
+        if (out->count == max_designators)
+            return PR_ERR_ARGUMENT;
+        designator = &designators[out->count++];
+        memset(designator, 0, sizeof(*designator));
+        designator->offset = (uint32_t)offset + PR_DESIGNATOR_HEADER_LEN;
+        designator->length = designator_len;
+        designator->protocol_identifier = (uint8_t)(d[0] >> 4);
+        designator->code_set = (uint8_t)(d[0] & 0x0F);
+        designator->piv = (uint8_t)(d[1] >> 7);
+        designator->association = (uint8_t)((d[1] >> 4) & 3);
+        designator->type = (uint8_t)(d[1] & 0x0F);
+        designator->well_formed =
+            pr_designator_well_formed(d + PR_DESIGNATOR_HEADER_LEN, designator_len,
+                                      designator->type);
+        offset += PR_DESIGNATOR_HEADER_LEN + (uint64_t)designator_len;
+    }
+    if (offset < *needed)
+        return *needed > length ? PR_ERR_SHORT : PR_ERR_MALFORMED;
+    return PR_OK;
 }

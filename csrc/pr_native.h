@@ -333,6 +333,101 @@ int pr_poll_decode(const struct pr_batch_command *commands, struct pr_poll_decod
                    uint32_t count);
 /* --- end of pr_execute_batch */
 
+/* --- Device identity: INQUIRY (SPC-4 6.6) and the VPD pages 00h, 80h and
+ * 83h (SPC-4 7.8).  INQUIRY changes nothing and neither reports nor clears a
+ * unit attention (SPC-4 5.14, SAM-5 5.14).  The decoders follow the PR IN
+ * rules: nothing at or past `length` (what the device transferred) is read,
+ * *needed is the size of the complete data (5 + ADDITIONAL LENGTH, 4 + PAGE
+ * LENGTH), and PR_ERR_SHORT means "read again with that allocation" after
+ * what arrived whole was decoded. */
+#define PR_OPCODE_INQUIRY 0x12
+/* The first ALLOCATION LENGTH: below 256, so that a device that still reads
+ * only byte 4 (the SPC-2 8-bit field) sees the same value. */
+#define PR_INQUIRY_ALLOCATION 255
+#define PR_VPD_SUPPORTED_PAGES 0x00
+#define PR_VPD_UNIT_SERIAL_NUMBER 0x80
+#define PR_VPD_DEVICE_IDENTIFICATION 0x83
+
+/* Standard INQUIRY data (SPC-4 6.6.2).  A field is decoded only when all
+ * its bytes arrived within 5 + ADDITIONAL LENGTH; vendor, product and
+ * revision are otherwise left as spaces, the other fields as 0. */
+struct pr_inquiry {
+    uint32_t additional_length;         /* byte 4 */
+    uint8_t peripheral_qualifier;       /* byte 0, bits 7-5 */
+    uint8_t peripheral_type;            /* byte 0, bits 4-0 */
+    uint8_t removable;                  /* RMB */
+    uint8_t version;
+    uint8_t response_data_format;
+    uint8_t target_port_group_support;  /* TPGS (0-3): ALUA */
+    uint8_t multi_port;                 /* MULTIP */
+    uint8_t vendor[8];                  /* T10 VENDOR IDENTIFICATION (ASCII) */
+    uint8_t product[16];                /* PRODUCT IDENTIFICATION */
+    uint8_t revision[4];                /* PRODUCT REVISION LEVEL */
+};
+
+/* A VPD page: the header (SPC-4 7.8.1) and where its value is in the
+ * caller's buffer.  00h: value = the page codes that arrived; 80h: value =
+ * PRODUCT SERIAL NUMBER without leading and trailing spaces and NULs (only
+ * when the whole page arrived); 83h: count designators decoded. */
+struct pr_vpd_page {
+    uint32_t page_length;      /* PAGE LENGTH: the page is 4 + page_length bytes */
+    uint32_t value_offset;
+    uint32_t value_length;
+    uint32_t count;
+    uint8_t peripheral_qualifier;
+    uint8_t peripheral_type;
+    uint8_t page_code;
+};
+
+/* One designation descriptor of VPD page 83h (SPC-4 7.8.6.1, table 588).
+ * Every descriptor is listed, whatever its type; well_formed is 1 when
+ * DESIGNATOR LENGTH (and the NAA or UUID TYPE field) is one the type's
+ * format defines: T10 vendor ID >= 8, EUI-64 8/12/16, NAA 2h/3h/5h 8 and
+ * 6h 16, relative target port/target port group/logical unit group 4, MD5
+ * 16, SCSI name string a multiple of 4 up to 256, protocol specific port 4
+ * or 8, UUID 18 with UUID TYPE 1h, vendor specific any. */
+struct pr_designator {
+    uint32_t offset;              /* the DESIGNATOR bytes in the caller's buffer */
+    uint32_t length;              /* DESIGNATOR LENGTH */
+    uint8_t type;                 /* DESIGNATOR TYPE (table 590) */
+    uint8_t association;          /* 0 logical unit, 1 target port, 2 target device */
+    uint8_t code_set;             /* 1 binary, 2 ASCII, 3 UTF-8 */
+    uint8_t piv;                  /* PIV: protocol_identifier is meaningful when set */
+    uint8_t protocol_identifier;  /*   and the association is 1 or 2 */
+    uint8_t well_formed;
+};
+
+/* pr_cdb.c: the 6-byte INQUIRY CDB; evpd 0 needs page_code 0. */
+int pr_build_inquiry_cdb(uint8_t *cdb, uint32_t evpd, uint32_t page_code,
+                         uint32_t allocation_length);
+/* pr_decode.c.  A VPD page whose PAGE CODE is not the one decoded is
+ * PR_ERR_MALFORMED; so is a designator that overruns PAGE LENGTH.  One cut
+ * by the allocation length is not decoded (PR_ERR_SHORT). */
+int pr_decode_inquiry(const uint8_t *data, uint32_t length, struct pr_inquiry *out,
+                      uint64_t *needed);
+int pr_decode_supported_vpd_pages(const uint8_t *data, uint32_t length,
+                                  struct pr_vpd_page *out, uint64_t *needed);
+int pr_decode_unit_serial_number(const uint8_t *data, uint32_t length,
+                                 struct pr_vpd_page *out, uint64_t *needed);
+int pr_decode_device_identification(const uint8_t *data, uint32_t length,
+                                    struct pr_designator *designators,
+                                    uint32_t max_designators, struct pr_vpd_page *out,
+                                    uint64_t *needed);
+/* pr_ops.c: INQUIRY with ALLOCATION LENGTH min(capacity, 65535), then the decoder. */
+int pr_inquiry(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+               uint32_t timeout_ms, struct pr_inquiry *out, struct pr_result *result);
+int pr_supported_vpd_pages(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                           uint32_t timeout_ms, struct pr_vpd_page *out,
+                           struct pr_result *result);
+int pr_unit_serial_number(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                          uint32_t timeout_ms, struct pr_vpd_page *out,
+                          struct pr_result *result);
+int pr_device_identification(const struct pr_device *device, uint8_t *buffer,
+                             uint32_t capacity, uint32_t timeout_ms,
+                             struct pr_designator *designators, uint32_t max_designators,
+                             struct pr_vpd_page *out, struct pr_result *result);
+/* --- end of device identity */
+
 /* cdef-end */
 
 /* Internal to the core (pr_ops.c), for the transports' pr_execute(): checks

@@ -122,6 +122,71 @@ int pr_test_unit_ready(const struct pr_device *device, uint32_t timeout_ms,
     return pr_execute(device, cdb, sizeof(cdb), PR_DIR_NONE, NULL, 0, timeout_ms, result);
 }
 
+#define PR_INQUIRY_CDB_LEN 6
+
+/* INQUIRY is data-in and changes nothing: the same path as PR IN. */
+static int pr_inquiry_command(const struct pr_device *device, uint32_t evpd,
+                              uint32_t page_code, uint8_t *buffer, uint32_t capacity,
+                              uint32_t timeout_ms, struct pr_result *result)
+{
+    uint8_t cdb[PR_INQUIRY_CDB_LEN];
+    uint32_t allocation = capacity > PR_ALLOCATION_MAX ? PR_ALLOCATION_MAX : capacity;
+    int rc = pr_build_inquiry_cdb(cdb, evpd, page_code, allocation);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_execute(device, cdb, sizeof(cdb), PR_DIR_FROM_DEVICE, buffer, allocation,
+                      timeout_ms, result);
+}
+
+int pr_inquiry(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+               uint32_t timeout_ms, struct pr_inquiry *out, struct pr_result *result)
+{
+    int rc = pr_inquiry_command(device, 0, 0, buffer, capacity, timeout_ms, result);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_decode_inquiry(buffer, result->transferred, out, &result->needed);
+}
+
+int pr_supported_vpd_pages(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                           uint32_t timeout_ms, struct pr_vpd_page *out,
+                           struct pr_result *result)
+{
+    int rc = pr_inquiry_command(device, 1, PR_VPD_SUPPORTED_PAGES, buffer, capacity,
+                                timeout_ms, result);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_decode_supported_vpd_pages(buffer, result->transferred, out, &result->needed);
+}
+
+int pr_unit_serial_number(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                          uint32_t timeout_ms, struct pr_vpd_page *out,
+                          struct pr_result *result)
+{
+    int rc = pr_inquiry_command(device, 1, PR_VPD_UNIT_SERIAL_NUMBER, buffer, capacity,
+                                timeout_ms, result);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_decode_unit_serial_number(buffer, result->transferred, out, &result->needed);
+}
+
+int pr_device_identification(const struct pr_device *device, uint8_t *buffer,
+                             uint32_t capacity, uint32_t timeout_ms,
+                             struct pr_designator *designators, uint32_t max_designators,
+                             struct pr_vpd_page *out, struct pr_result *result)
+{
+    int rc = pr_inquiry_command(device, 1, PR_VPD_DEVICE_IDENTIFICATION, buffer, capacity,
+                                timeout_ms, result);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_decode_device_identification(buffer, result->transferred, designators,
+                                           max_designators, out, &result->needed);
+}
+
 static int pr_poll_valid(const struct pr_batch_command *commands,
                          const struct pr_poll_decoded *decoded, uint32_t count)
 {

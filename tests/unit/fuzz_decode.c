@@ -1,6 +1,6 @@
 /*
  * fuzz_decode.c - feeds pseudo-random buffers to every decoder of
- * csrc/pr_decode.c.  Each buffer is malloc()ed with exactly its length, so
+ * csrc/pr_decode.c (PR IN, sense, INQUIRY and VPD pages 00h, 80h, 83h).  Each buffer is malloc()ed with exactly its length, so
  * under -fsanitize=address any read past what "the device transferred"
  * aborts.  Also checks the decoders' promises about what they report.
  *
@@ -24,6 +24,12 @@ static uint32_t rnd(void)
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return (uint32_t)(rng_state >> 16);
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -76,6 +82,21 @@ static void shape(uint8_t *p, uint32_t len, uint32_t mode)
     } else if (mode == 4 && len >= 2) {  /* REPORT CAPABILITIES */
         p[0] = 0;
         p[1] = (uint8_t)(rnd() % 12);
+    } else if (mode == 5 && len >= 5) {  /* standard INQUIRY, ADDITIONAL LENGTH near len */
+        p[4] = (uint8_t)(rnd() % 2 ? len - 5 : rnd() % (len + 8));
+    } else if (mode == 6 && len >= 4) {  /* a VPD page: 00h, 80h or a designator chain */
+        static const uint8_t pages[] = {0x00, 0x80, 0x83};
+        uint32_t off = 4;
+        uint32_t page_length;
+
+        p[1] = pages[rnd() % 3];
+        while (p[1] == 0x83 && off + 4 <= len) {
+            p[off + 1] = (uint8_t)(rnd() % 16);
+            p[off + 3] = (uint8_t)(rnd() % 4 == 0 ? rnd() : rnd() % 24);
+            off += 4u + p[off + 3];
+        }
+        page_length = rnd() % 2 ? (off > len ? len : off) - 4 : rnd() % (len + 64);
+        put_be16(p + 2, (uint16_t)page_length);
     }
 }
 
@@ -83,6 +104,9 @@ static void run(const uint8_t *p, uint32_t len)
 {
     static uint64_t keys[MAX_LEN / 8 + 1];
     static struct pr_registrant regs[MAX_LEN / 24 + 1];
+    static struct pr_designator desigs[MAX_LEN / 4 + 1];
+    struct pr_inquiry q;
+    struct pr_vpd_page v;
     struct pr_keys k;
     struct pr_reservation r;
     struct pr_capabilities c;
@@ -123,6 +147,48 @@ static void run(const uint8_t *p, uint32_t len)
               "TransportID within the data", len);
     }
 
+    rc = pr_decode_inquiry(p, len, &q, &needed);
+    check(rc == PR_OK || rc == PR_ERR_SHORT || rc == PR_ERR_MALFORMED ||
+              (rc == PR_ERR_ARGUMENT && p == NULL), "inquiry rc", len);
+    if (rc == PR_OK || rc == PR_ERR_SHORT)
+        check(needed == 5u + q.additional_length && (rc == PR_OK) == (needed <= len) &&
+                  q.peripheral_type <= 0x1F && q.target_port_group_support <= 3,
+              "inquiry fields", len);
+
+    rc = pr_decode_supported_vpd_pages(p, len, &v, &needed);
+    check(rc == PR_OK || rc == PR_ERR_SHORT || rc == PR_ERR_MALFORMED ||
+              (rc == PR_ERR_ARGUMENT && p == NULL), "supported pages rc", len);
+    if (rc == PR_OK || rc == PR_ERR_SHORT)
+        check((uint64_t)v.value_offset + v.value_length <= len &&
+                  v.value_length <= v.page_length && (rc == PR_OK) == (needed <= len),
+              "supported pages within the data", len);
+
+    rc = pr_decode_unit_serial_number(p, len, &v, &needed);
+    check(rc == PR_OK || rc == PR_ERR_SHORT || rc == PR_ERR_MALFORMED ||
+              (rc == PR_ERR_ARGUMENT && p == NULL), "unit serial number rc", len);
+    if (rc == PR_OK)
+        check(needed <= len && v.value_offset >= 4 &&
+                  (uint64_t)v.value_offset + v.value_length <= needed,
+              "serial number within the page", len);
+    if (rc == PR_ERR_SHORT)
+        check(needed > len && v.value_length == 0, "a cut serial number is not decoded", len);
+
+    rc = pr_decode_device_identification(p, len, desigs, len / 4 + 1, &v, &needed);
+    check(rc == PR_OK || rc == PR_ERR_SHORT || rc == PR_ERR_MALFORMED ||
+              (rc == PR_ERR_ARGUMENT && p == NULL), "device identification rc", len);
+    if (rc == PR_OK)
+        check(needed <= len, "device identification needed", len);
+    for (i = 0; i < v.count; i++) {
+        check(desigs[i].offset >= 8 && desigs[i].length <= 255 && desigs[i].type <= 0xF &&
+                  desigs[i].association <= 3,
+              "designator fields", len);
+        check((uint64_t)desigs[i].offset + desigs[i].length <= len &&
+                  (uint64_t)desigs[i].offset + desigs[i].length <= needed,
+              "designator within the data and the page", len);
+    }
+    rc = pr_decode_device_identification(p, len, NULL, 0, &v, &needed);
+    check(rc != PR_OK || v.count == 0, "no room for designators", len);
+
     rc = pr_decode_sense(p, len, &s);
     check(rc == PR_OK || rc == PR_ERR_MALFORMED || (rc == PR_ERR_ARGUMENT && p == NULL),
           "sense rc", len);
@@ -153,7 +219,7 @@ int main(int argc, char **argv)
 
         if (p == NULL && len > 0)
             return 2;
-        shape(p, len, rnd() % 5);
+        shape(p, len, rnd() % 7);
         run(p, len);
         free(p);
     }
