@@ -156,7 +156,7 @@ int pr_submit(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_l
 
     if (rc != PR_OK)
         return rc;
-    if (ticket == NULL || direction == PR_DIR_NONE)
+    if (ticket == NULL)
         return PR_ERR_ARGUMENT;
     queue = (struct pr_sg_queue *)device->queue;
     if (queue == NULL)
