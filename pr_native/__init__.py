@@ -1,7 +1,20 @@
 """pr_native: SCSI-3 Persistent Reservations (SPC PERSISTENT RESERVE IN/OUT).
 
 Take, inspect and break persistent reservations on shared disks and tapes
-through Linux SG_IO, with a small C core that owns the wire bytes.
+through Linux SG_IO or Windows DeviceIoControl, with a small C core that owns
+the wire bytes.
+
+Throughout: a reservation key is an int in 0 .. 2**64-1 or exactly 8
+big-endian bytes; a timeout is in seconds; a bad argument raises
+``ValueError`` or ``TypeError`` naming it, before anything is sent.
+
+The enums and DDK names of ``pr_native.constants``, the result records, the
+TransportID classes, the exceptions and ``UnitAttentionCondition``, and
+``poll``, ``Poller`` and ``PollResult`` are importable from here too.  The
+public API is this package and its modules ``constants``, ``results``,
+``transport_id``, ``errors``, ``cdb``, ``winioctl``, ``layout`` and
+``poll``; the rest (``pr_native.device``, ``pr_native.sense``, names starting
+with ``_``) is internal.
 """
 
 # First: refuses a compiled core built for another version (see _version.py).

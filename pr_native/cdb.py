@@ -1,7 +1,11 @@
 """The C core's pure functions on bytes: CDB and parameter-list builders and
 the PR IN and sense decoders, for checking them against SPC by hand.
 
-Nothing here does I/O; ``Device`` uses exactly the same C code.
+Nothing here does I/O; ``Device`` uses exactly the same C code.  A builder
+raises ``ValueError`` or ``TypeError`` for a value that does not fit its
+field.  A decoder raises ``ResponseTruncated`` when the response is cut short
+(``needed`` says how long the whole one is) and ``MalformedResponse`` when it
+violates SPC; nothing is guessed.
 """
 
 from __future__ import annotations
@@ -69,7 +73,10 @@ def pr_out_parameters(
 ) -> bytes:
     """The PR OUT parameter list: the basic 24-byte list, the SPEC_I_PT list
     when ``transport_ids`` are given, or for REGISTER AND MOVE (07h) its own
-    list with the one TransportID in ``transport_ids``."""
+    list with the one TransportID in ``transport_ids``.
+
+    ``key`` is the RESERVATION KEY (the sender's own), ``service_action_key``
+    the SERVICE ACTION RESERVATION KEY (the new key, or the victim's)."""
     request = ffi.new("struct pr_out_request *")
     request.service_action = _validate.uint(service_action, 5, "service_action")
     request.key = _validate.key(key, "key")
@@ -111,7 +118,8 @@ def decode_report_capabilities(data: bytes) -> Capabilities:
 
 
 def decode_read_full_status(data: bytes) -> FullStatus:
-    """Decode a READ FULL STATUS response, TransportIDs included."""
+    """Decode a READ FULL STATUS response, TransportIDs included (as
+    ``TransportID.from_bytes`` decodes them)."""
     data = bytes(data)
     decoded = _decoded(_decode.read_full_status(data), "READ FULL STATUS")
     return _decode.full_status(decoded.out, decoded.items, data)

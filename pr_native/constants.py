@@ -1,4 +1,10 @@
-"""Wire values of PERSISTENT RESERVE IN/OUT (SPC-4/SPC-5) and their DDK names."""
+"""Wire values of PERSISTENT RESERVE IN/OUT (SPC-4/SPC-5) and their DDK names.
+
+The enums are ``IntEnum``s.  ``ReservationType``, ``Scope``,
+``ProtocolIdentifier``, ``ScsiStatus`` and ``SenseKey`` decode a value SPC
+does not name (obsolete, vendor-specific) as a pseudo-member ``UNKNOWN_0xNN``
+instead of failing; commands never send one.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +38,10 @@ class _WireEnum(IntEnum):
 
 
 class ReservationType(_WireEnum):
-    """PERSISTENT RESERVATION TYPE (SPC-4 table 212); 0, 2 and 4 are obsolete."""
+    """PERSISTENT RESERVATION TYPE (SPC-4 table 212); 0, 2 and 4 are obsolete.
+
+    In the all-registrants types (7, 8) every registrant holds the reservation.
+    """
 
     WRITE_EXCLUSIVE = 0x1
     EXCLUSIVE_ACCESS = 0x3
@@ -131,23 +140,26 @@ class SenseKey(_WireEnum):
     COMPLETED = 0xF
 
 
-# Types a PERSISTENT RESERVE OUT may carry.
+#: The reservation types a PERSISTENT RESERVE OUT may carry: the six named ones.
 SENDABLE_TYPES = frozenset(t for t in ReservationType if not t.name.startswith("UNKNOWN_"))
 
 # The Windows DDK names (ddk/scsi.h, minitape.h), with the DDK's values, so
 # code ported from DDK samples reads the same.
-RESERVATION_ACTION_READ_KEYS = 0x00
-RESERVATION_ACTION_READ_RESERVATIONS = 0x01
-RESERVATION_ACTION_REGISTER = 0x00
-RESERVATION_ACTION_RESERVE = 0x01
-RESERVATION_ACTION_RELEASE = 0x02
-RESERVATION_ACTION_CLEAR = 0x03
-RESERVATION_ACTION_PREEMPT = 0x04
-RESERVATION_ACTION_PREEMPT_ABORT = 0x05
+RESERVATION_ACTION_READ_KEYS = 0x00  #: DDK: ``PRInAction.READ_KEYS``.
+RESERVATION_ACTION_READ_RESERVATIONS = 0x01  #: DDK: ``PRInAction.READ_RESERVATION``.
+RESERVATION_ACTION_REGISTER = 0x00  #: DDK: ``PROutAction.REGISTER``.
+RESERVATION_ACTION_RESERVE = 0x01  #: DDK: ``PROutAction.RESERVE``.
+RESERVATION_ACTION_RELEASE = 0x02  #: DDK: ``PROutAction.RELEASE``.
+RESERVATION_ACTION_CLEAR = 0x03  #: DDK: ``PROutAction.CLEAR``.
+RESERVATION_ACTION_PREEMPT = 0x04  #: DDK: ``PROutAction.PREEMPT`` (4, not CLEAR's 3).
+RESERVATION_ACTION_PREEMPT_ABORT = 0x05  #: DDK: ``PROutAction.PREEMPT_AND_ABORT``.
+#: DDK: ``PROutAction.REGISTER_AND_IGNORE_EXISTING_KEY``.
 RESERVATION_ACTION_REGISTER_IGNORE_EXISTING = 0x06
-RESERVATION_SCOPE_LU = 0x00
-RESERVATION_SCOPE_ELEMENT = 0x02
-RESERVATION_TYPE_WRITE_EXCLUSIVE = 0x01
-RESERVATION_TYPE_EXCLUSIVE = 0x03
+RESERVATION_SCOPE_LU = 0x00  #: DDK: ``Scope.LU``.
+RESERVATION_SCOPE_ELEMENT = 0x02  #: DDK: ``Scope.ELEMENT`` (obsolete).
+RESERVATION_TYPE_WRITE_EXCLUSIVE = 0x01  #: DDK: ``ReservationType.WRITE_EXCLUSIVE``.
+RESERVATION_TYPE_EXCLUSIVE = 0x03  #: DDK: ``ReservationType.EXCLUSIVE_ACCESS``.
+#: DDK: ``ReservationType.WRITE_EXCLUSIVE_REGISTRANTS_ONLY``.
 RESERVATION_TYPE_WRITE_EXCLUSIVE_REGISTRANTS = 0x05
+#: DDK: ``ReservationType.EXCLUSIVE_ACCESS_REGISTRANTS_ONLY``.
 RESERVATION_TYPE_EXCLUSIVE_REGISTRANTS = 0x06

@@ -140,6 +140,17 @@ class Device:
     (a PR OUT may run twice), its fixed timeout and hidden sense data;
     ``"pass-through"`` never uses the storage IOCTLs.
 
+    Opening fails with ``FileNotFoundError``, ``PermissionError`` or
+    ``OSError(ENOTTY)`` (not a SCSI device), and on a platform without a
+    backend (macOS and others) with ``UnsupportedPlatform``.  A Device is a
+    context manager that closes it.
+
+    A PR OUT whose outcome cannot be known (its wait timed out, the path was
+    lost, a signal handler raised) raises ``OutcomeUnknown`` and is never
+    resent: read the state and decide.  On Linux a PR OUT through a
+    device-mapper (multipath) node raises ``UnsupportedOperation`` naming its
+    paths, before any I/O: through the node it would reach one path only.
+
     A Device may be shared between threads: commands on one Device run one at
     a time, because they share its buffers.
     """
@@ -204,12 +215,14 @@ class Device:
 
     @property
     def path(self) -> str:
+        """The path the device was opened with."""
         return self._path
 
     @property
     def read_only(self) -> bool:
-        """Opened with ``read_only=True``: PR IN only, every PR OUT is refused
-        before any I/O."""
+        """Opened with ``read_only=True``: PR IN only, every PR OUT raises
+        ``ValueError`` before any I/O (and the kernel may refuse even PR IN
+        through a read-only ``/dev/sgN``: ``PermissionError`` says so)."""
         return self._read_only
 
     @property
@@ -232,6 +245,7 @@ class Device:
 
     @property
     def closed(self) -> bool:
+        """True after ``close()``."""
         return self._closed
 
     def close(self) -> None:

@@ -25,7 +25,11 @@ _DID_NEXUS_FAILURE = 0x11
 
 
 class PRError(Exception):
-    """A persistent reservation command failed; carries all the evidence."""
+    """A persistent reservation command failed; carries all the evidence.
+
+    Each piece of evidence is an attribute (None, 0 or empty when the
+    command did not get that far); ``details()`` formats them.
+    """
 
     def __init__(
         self,
@@ -42,18 +46,23 @@ class PRError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
+        """What went wrong; ``str()`` adds the command and the device."""
         self.device = device
         """Path of the device the command was sent to."""
         self.command = command
         """Name of the command, e.g. ``"PERSISTENT RESERVE OUT (PREEMPT)"``."""
         self.cdb = cdb
+        """The CDB as sent (empty when none was built)."""
         self.status = status
         """SAM status byte, None when the command never completed."""
         self.host_status = host_status
+        """Linux host status (``DID_*``), 0 elsewhere."""
         self.driver_status = driver_status
+        """Linux driver status (``DRIVER_*``), 0 elsewhere."""
         self.sense_data = sense_data
         """The raw sense bytes as the device returned them."""
         self.sense = sense
+        """The decoded ``Sense``, None without usable sense data."""
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -82,7 +91,10 @@ class PRError(Exception):
 
 class ReservationConflict(PRError):
     """RESERVATION CONFLICT status: another I_T nexus holds a conflicting reservation,
-    or this nexus is not registered with the key it used."""
+    or this nexus is not registered with the key it used.
+
+    Also Linux host status DID_NEXUS_FAILURE, and Windows ``ERROR_BUSY`` from
+    the storage PR IOCTLs (which hide the sense data)."""
 
 
 class CheckCondition(PRError):
@@ -95,7 +107,8 @@ class IllegalRequest(CheckCondition):
 
 
 class UnitAttentionCondition(Enum):
-    """Unit attention conditions that matter to reservation holders."""
+    """Unit attention conditions that matter to reservation holders, valued
+    (ASC, ASCQ): ``REGISTRATIONS_PREEMPTED`` is (2Ah, 05h)."""
 
     POWER_ON_RESET = (0x29, 0x00)
     POWER_ON = (0x29, 0x01)
@@ -186,17 +199,21 @@ class MalformedResponse(PRError):
 
 
 class ResponseTruncated(PRError):
-    """The response does not fit: ``needed`` bytes are required."""
+    """The response does not fit: the complete one needs ``needed`` bytes,
+    more than a PR IN can carry (65535, from ``Device``) or than the bytes
+    given (the ``pr_native.cdb`` decoders)."""
 
     def __init__(
         self, message: str, *, needed: int, device: str | None = None, command: str | None = None
     ) -> None:
         super().__init__(message, device=device, command=command)
         self.needed = needed
+        """The length of the complete response, in bytes."""
 
 
 class UnsupportedPlatform(PRError):
-    """This platform has no SCSI pass-through backend; only the pure functions work."""
+    """This platform has no SCSI pass-through backend (macOS and others):
+    ``Device`` raises it; the builders and decoders work."""
 
 
 class UnsupportedOperation(PRError):
@@ -242,14 +259,22 @@ def _os_error(code: int, path: str, command: str, read_only: bool) -> OSError:
 # Win32 error codes (winerror.h) the Windows transports report in os_error.
 # Whether a failed command may have reached the device is decided from them
 # by csrc/pr_windows.c (pr_win_dispatched), never here.
+#: The storage PR IOCTLs' ILLEGAL REQUEST (``IllegalRequest``), or a stack
+#: without pass-through (``UnsupportedOperation``).
 ERROR_INVALID_FUNCTION = 1
+#: ``FileNotFoundError``; classpnp's answer to LOGICAL UNIT NOT SUPPORTED (25h).
 ERROR_FILE_NOT_FOUND = 2
-ERROR_PATH_NOT_FOUND = 3
+ERROR_PATH_NOT_FOUND = 3  #: ``FileNotFoundError``: no such device.
+#: ``PermissionError``: the handle lacks the access the command needs (a PR OUT
+#: refused pass-through this way in ``auto`` mode: ``UnsupportedOperation``).
 ERROR_ACCESS_DENIED = 5
-ERROR_SHARING_VIOLATION = 32
+ERROR_SHARING_VIOLATION = 32  #: ``OSError(EBUSY)``: the device is open elsewhere.
+#: A stack without the IOCTL: ``UnsupportedOperation``, nothing was sent.
 ERROR_NOT_SUPPORTED = 50
+#: The class driver refused a field of a storage PR IOCTL (``UnsupportedOperation``);
+#: elsewhere ``OSError(EINVAL)``.
 ERROR_INVALID_PARAMETER = 87
-ERROR_BUSY = 170
+ERROR_BUSY = 170  #: The storage PR IOCTLs' RESERVATION CONFLICT (``ReservationConflict``).
 _ERROR_INVALID_HANDLE = 6
 _ERROR_NOT_ENOUGH_MEMORY = 8
 _WIN32_ERRNO = {

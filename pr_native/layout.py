@@ -16,10 +16,16 @@ from ._native import ffi, lib
 
 @dataclass(frozen=True)
 class LayoutField:
+    """One row of ``layout()``: a field of a C structure as compiled."""
+
     structure: str
+    """The structure, e.g. ``"PERSISTENT_RESERVE_COMMAND"``."""
     field: str
+    """The field, or ``"sizeof"`` for the row of the whole structure."""
     offset: int
+    """Its offset in bytes (0 for ``"sizeof"``)."""
     size: int
+    """Its size in bytes; for ``"sizeof"`` the structure's size."""
 
 
 def layout() -> tuple[LayoutField, ...]:
@@ -38,6 +44,8 @@ def layout() -> tuple[LayoutField, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m pr_native.layout [--json]``: print the table, or JSON (a list
+    of ``LayoutField`` objects as dicts); returns the exit status."""
     from ._stdout import guarded
 
     with guarded():

@@ -63,6 +63,7 @@ class PollResult(Record):
     __slots__ = ()
 
     device: str
+    """The device's path."""
     keys: Registrations | None
     """READ KEYS, when polled."""
     reservation: ReservationStatus | None
@@ -71,9 +72,9 @@ class PollResult(Record):
     """Seconds the whole round took (all devices together)."""
 
 
-#: One device's entry: its state, or what went wrong (``PRError``, or
-#: ``OSError`` when the device cannot be opened or has gone).
 if sys.version_info >= (3, 10):
+    #: One device's entry: its state, or what went wrong (``PRError``, or
+    #: ``OSError`` when the device cannot be opened or has gone).
     PollEntry = PollResult | PRError | OSError
 else:  # pragma: no cover - Python 3.9
     from typing import Union
@@ -136,6 +137,7 @@ class Poller:
 
     @property
     def paths(self) -> list[str]:
+        """The device paths, in the order given (and of every round's entries)."""
         return list(self._paths)
 
     def close(self) -> None:

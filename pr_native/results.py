@@ -1,6 +1,12 @@
 """What the PERSISTENT RESERVE IN service actions report, as immutable
 records (``pr_native._record``: tuple-based, cheap to build, compared by
-class and value)."""
+class and value).
+
+A record is built from its fields by position or keyword
+(``Registrations(generation=1, keys=(0xA1,))``), is a sequence of them,
+equals only a record of its own class with the same values, hashes and
+pickles; its repr shows reservation keys in hex, as sg_persist prints them.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,12 @@ class Registrations(Record):
     _hex_fields = frozenset({"keys"})
 
     generation: int
+    """PRGENERATION: a 32-bit wrapping counter the device increments on each
+    REGISTER (AND IGNORE EXISTING KEY), CLEAR, PREEMPT (AND ABORT) and
+    REGISTER AND MOVE that succeeds; RESERVE and RELEASE leave it."""
     keys: tuple[int, ...]
+    """Every registered key, as ints: one per registered I_T nexus, so a key
+    registered through several nexuses appears several times."""
 
 
 class Reservation(Record):
@@ -31,8 +42,11 @@ class Reservation(Record):
     _hex_fields = frozenset({"key"})
 
     key: int
+    """The holder's reservation key; 0 for the all-registrants types."""
     type: ReservationType
+    """The ``ReservationType``."""
     scope: Scope
+    """The ``Scope`` (``LU``; ``ELEMENT`` is obsolete)."""
 
 
 class ReservationStatus(Record):
@@ -41,7 +55,9 @@ class ReservationStatus(Record):
     __slots__ = ()
 
     generation: int
+    """PRGENERATION, as in ``Registrations.generation``."""
     reservation: Reservation | None
+    """The ``Reservation``, or None when the logical unit has none."""
 
 
 class Capabilities(Record):
@@ -78,15 +94,21 @@ class Registrant(Record):
     _hex_fields = frozenset({"key"})
 
     key: int
+    """The reservation key this I_T nexus is registered with."""
     holder: bool
     """R_HOLDER: this I_T nexus holds the reservation."""
     all_target_ports: bool
+    """ALL_TG_PT: the registration covers every target port."""
     scope: Scope | None
     """The reservation's scope when ``holder`` is true, else None."""
     type: ReservationType | None
     """The reservation's type when ``holder`` is true, else None."""
     relative_target_port: int
+    """RELATIVE TARGET PORT IDENTIFIER of the nexus's target port (undefined
+    when ``all_target_ports``)."""
     transport_id: TransportID
+    """The initiator port, a ``TransportID`` (``RawTransportID`` for a
+    protocol or an encoding pr_native does not decode)."""
 
 
 class FullStatus(Record):
@@ -95,4 +117,6 @@ class FullStatus(Record):
     __slots__ = ()
 
     generation: int
+    """PRGENERATION, as in ``Registrations.generation``."""
     registrants: tuple[Registrant, ...]
+    """One ``Registrant`` per registered I_T nexus, in the device's order."""

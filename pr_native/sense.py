@@ -8,27 +8,40 @@ from .constants import SenseKey
 
 
 class Sense(Record):
-    """What a CHECK CONDITION said, in either sense data format."""
+    """What a CHECK CONDITION said, in either sense data format (fixed
+    70h/71h or descriptor 72h/73h); a field the device did not send is 0."""
 
     __slots__ = ()
 
     response_code: int
+    """RESPONSE CODE: 70h/71h (fixed format), 72h/73h (descriptor format)."""
     sense_key: SenseKey
+    """SENSE KEY, a ``SenseKey``."""
     asc: int
+    """ADDITIONAL SENSE CODE."""
     ascq: int
+    """ADDITIONAL SENSE CODE QUALIFIER."""
     description: str
     """T10's text for the (ASC, ASCQ) pair."""
     information: int | None
-    """The INFORMATION field, when the device marked it valid."""
+    """The INFORMATION field, when the device marked it valid (else None)."""
     command_specific_information: int
+    """COMMAND-SPECIFIC INFORMATION."""
     sense_key_specific: int | None
-    """The three sense-key-specific bytes (SKSV set), as a big-endian integer."""
+    """The three sense-key-specific bytes as a big-endian integer; None when
+    SKSV is clear."""
     field_replaceable_unit: int
+    """FIELD REPLACEABLE UNIT CODE."""
     deferred: bool
+    """A deferred error (71h/73h): it belongs to an earlier command."""
     descriptor_format: bool
+    """Descriptor format (72h/73h)."""
     filemark: bool
+    """FILEMARK (stream devices)."""
     end_of_medium: bool
+    """EOM: end of medium (stream devices)."""
     incorrect_length: bool
+    """ILI: incorrect length indicator."""
 
     def __str__(self) -> str:
         return (

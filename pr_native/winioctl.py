@@ -14,7 +14,10 @@ from . import _validate
 from ._native import ffi, lib
 from .constants import PRInAction, PROutAction, ReservationType, Scope
 
+#: CTL_CODE(IOCTL_STORAGE_BASE, 0x0406, METHOD_BUFFERED, FILE_READ_ACCESS): 002D5018h.
 IOCTL_STORAGE_PERSISTENT_RESERVE_IN = 0x002D5018
+#: CTL_CODE(IOCTL_STORAGE_BASE, 0x0407, METHOD_BUFFERED, FILE_READ_ACCESS |
+#: FILE_WRITE_ACCESS): 002DD01Ch.
 IOCTL_STORAGE_PERSISTENT_RESERVE_OUT = 0x002DD01C
 
 # What classpnp's ClasspPersistentReserve lets through.

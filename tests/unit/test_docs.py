@@ -1,10 +1,16 @@
-"""docs/api.md documents every public name, and nothing that does not exist.
+"""The documentation site documents every public name, each with a description.
 
-The reference is written by hand: one ``## `module` `` section per public
-module and one ``### `name…` `` entry per public name (an entry may name
-several constants).  A class entry mentions, inside code spans, each of the
-class's own public members: methods, properties, dataclass fields, enum
-members and ``__init__`` parameters.  A name re-exported from pr_native is
+The API reference is generated from the docstrings (docs/, Sphinx autodoc).
+This builds the site as scripts/test does and reads what the build produced:
+its inventory (``objects.inv``) names every documented object, and each
+object's entry in the HTML must say more than its signature.
+
+Public: the names of a public module (``__all__``, else what the module
+itself defines at top level without a leading underscore; ``__version__``
+for the package) and, for a public class, the public members it adds to its
+bases: methods, properties (record fields included), enum members (their
+entry shows the value, so they need no text of their own), dataclass fields
+and the attributes ``__init__`` sets.  A name re-exported from pr_native is
 documented once, where it is defined.
 """
 
@@ -16,6 +22,11 @@ import enum
 import importlib
 import inspect
 import re
+import subprocess
+import sys
+import textwrap
+import zlib
+from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
 
@@ -23,13 +34,15 @@ import pytest
 
 import pr_native
 
-API = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
-if not API.is_file():
+if not (DOCS / "conf.py").is_file():
     pytest.skip(
         "the tests were copied without the source tree (testing an installed wheel)",
         allow_module_level=True,
     )
+for _tool in ("sphinx", "myst_parser"):
+    pytest.importorskip(_tool, reason="the docs extra is not installed (scripts/setup-env does)")
 
 PUBLIC_MODULES = (
     "pr_native",
@@ -70,81 +83,197 @@ def public_names(module: ModuleType) -> list[str]:
     return [n for n in dict.fromkeys(names) if not n.startswith("_") and n != "TYPE_CHECKING"]
 
 
-def entries() -> dict[str, dict[str, str]]:
-    """``{module: {name: entry text}}`` as docs/api.md lays them out."""
-    found: dict[str, dict[str, str]] = {}
-    section: dict[str, str] = {}
-    current: list[str] = []
-    for line in API.read_text("utf-8").splitlines():
-        module = re.fullmatch(r"## `([\w.]+)`", line)
-        if module:
-            section = found.setdefault(module[1], {})
-            current = []
-        elif line.startswith("### "):
-            current = re.findall(r"`([A-Za-z_]\w*)", line)
-            for name in current:
-                section[name] = ""
-        elif line.startswith("#"):
-            current = []
-        for name in current:
-            section[name] += line + "\n"
+def own_members(cls: type) -> tuple[list[str], list[str]]:
+    """The public members ``cls`` adds to its bases: (those that need a
+    description, enum members)."""
+    members = [
+        name
+        for name, value in vars(cls).items()
+        if not name.startswith("_")
+        and (callable(value) or isinstance(value, (property, staticmethod, classmethod)))
+    ]
+    if dataclasses.is_dataclass(cls):
+        inherited = {
+            f.name
+            for b in cls.__mro__[1:]
+            if dataclasses.is_dataclass(b)
+            for f in dataclasses.fields(b)
+        }
+        members += [f.name for f in dataclasses.fields(cls) if f.name not in inherited]
+    if "__init__" in vars(cls) and not dataclasses.is_dataclass(cls):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(vars(cls)["__init__"])))
+        members += [
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+            and not node.attr.startswith("_")
+        ]
+    values = list(cls.__members__) if issubclass(cls, enum.Enum) else []
+    return list(dict.fromkeys(m for m in members if m not in values)), values
+
+
+class _Descriptions(HTMLParser):
+    """The text of each object's description in one HTML page: the ``<dd>``
+    after its ``<dt id=...>``, without the descriptions nested in it (a
+    class's members), its signature or its base list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[str, str] = {}
+        self._anchor: str | None = None
+        self._in_signature = 0
+        self._open: list[tuple[str | None, list[str]]] = []  # (id, paragraphs) per <dd>
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "dt":
+            self._in_signature += 1
+            self._anchor = dict(attrs).get("id") or self._anchor
+        elif tag == "dd":
+            self._open.append((self._anchor, [""]))
+            self._anchor = None
+        elif tag == "p" and self._open:
+            self._open[-1][1].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "dt":
+            self._in_signature -= 1
+        elif tag == "dd" and self._open:
+            anchor, paragraphs = self._open.pop()
+            text = " ".join(p.strip() for p in paragraphs if not p.lstrip().startswith("Bases:"))
+            if anchor is not None:
+                self.found[anchor] = " ".join(text.split())
+            elif self._open:  # a field list or definition list inside a description
+                self._open[-1][1].append(text)
+
+    def handle_data(self, data: str) -> None:
+        if self._open and not self._in_signature:
+            self._open[-1][1][-1] += data
+
+
+# How scripts/test builds the site: every module reread, warnings are errors
+# (--keep-going still writes every page), every cross-reference resolved.
+SPHINX = "-m sphinx -E -W --keep-going -n -q -b html docs"
+Site = tuple[Path, subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """The site, built as scripts/test builds it, and how the build went."""
+    out = tmp_path_factory.mktemp("docs") / "html"
+    build = subprocess.run(
+        [sys.executable, *SPHINX.split(), str(out)],
+        cwd=DOCS.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out, build
+
+
+def inventory(out: Path) -> list[tuple[str, str, str]]:
+    """``objects.inv`` (format 2: four header lines, then zlib-compressed
+    ``name domain:role priority uri display`` lines): the Python objects the
+    site shows, as ``(name, role, page#anchor)``."""
+    data = (out / "objects.inv").read_bytes()
+    header = data.split(b"\n", 4)
+    assert header[0] == b"# Sphinx inventory version 2", header[0]
+    found = []
+    for line in zlib.decompress(header[4]).decode("utf-8").splitlines():
+        match = re.fullmatch(r"(\S+)\s+py:(\w+)\s+(-?\d+)\s+(\S+)\s+.*", line)
+        if match and match[3] != "-1":  # -1: a canonical alias, not shown
+            name, role, uri = match[1], match[2], match[4]
+            found.append((name, role, uri[:-1] + name if uri.endswith("$") else uri))
     return found
 
 
-ENTRIES = entries()
-PUBLIC = [(m, n) for m in PUBLIC_MODULES for n in public_names(importlib.import_module(m))]
+@pytest.fixture(scope="session")
+def documented(site: Site) -> dict[str, str | None]:
+    """``{documented name: its description}`` from the built site, for every
+    object but the modules (``pr_native.poll`` is a module and a function)."""
+    out, build = site
+    if not (out / "objects.inv").is_file():
+        pytest.fail(f"the site was not built:\n{build.stderr}")
+    pages: dict[str, dict[str, str]] = {}
+    described: dict[str, str | None] = {}
+    for name, role, uri in inventory(out):
+        if role == "module":
+            continue
+        page, _, anchor = uri.partition("#")
+        if page not in pages:
+            parser = _Descriptions()
+            parser.feed((out / page).read_text("utf-8"))
+            pages[page] = parser.found
+        described[name] = pages[page].get(anchor)
+    return described
 
 
-def test_a_section_per_public_module() -> None:
-    assert list(ENTRIES) == list(PUBLIC_MODULES)
+def test_site_builds_without_warnings(site: Site) -> None:
+    assert f".venv/bin/python {SPHINX} " in (DOCS.parent / "scripts" / "test").read_text("utf-8")
+    _, build = site
+    assert build.returncode == 0, build.stderr
 
 
-@pytest.mark.parametrize(("module", "name"), PUBLIC)
-def test_public_name_is_documented(module: str, name: str) -> None:
+def test_a_page_per_public_module(site: Site) -> None:
+    out, _ = site
+    modules = [name for name, role, _ in inventory(out) if role == "module"]
+    assert sorted(modules) == sorted(PUBLIC_MODULES)
+
+
+def _homes(module: str, name: str, documented: dict[str, str | None]) -> list[str]:
+    """Where ``module.name`` is documented: the public modules holding the
+    same object under that name whose entry the site has (one, or it is
+    documented twice)."""
     obj = getattr(importlib.import_module(module), name)
-    places = [
-        m
-        for m, section in ENTRIES.items()
-        if name in section and getattr(importlib.import_module(m), name, None) is obj
+    return [
+        f"{m}.{name}"
+        for m in PUBLIC_MODULES
+        if getattr(importlib.import_module(m), name, None) is obj and f"{m}.{name}" in documented
     ]
-    assert places, f"{module}.{name} is not in docs/api.md"
-    assert len(places) == 1, f"{module}.{name} is documented in {places}: keep one"
 
 
-@pytest.mark.parametrize(
-    ("module", "name"), [(m, n) for m, section in ENTRIES.items() for n in section]
-)
-def test_documented_name_exists(module: str, name: str) -> None:
-    assert name in public_names(importlib.import_module(module)), f"{module}.{name} is gone"
+def _silent(text: str | None) -> bool:
+    """No description, or only the one every record field's property has."""
+    return not text or re.fullmatch(r"Field \d+: \w+\.", text) is not None
 
 
-def own_members(cls: type) -> set[str]:
-    """Public members the class adds to its bases: what its entry must name."""
-    inherited = {k for base in cls.__mro__[1:] for k in vars(base)}
-    names = {k for k in vars(cls) if not k.startswith("_")}
-    if issubclass(cls, enum.Enum):
-        names |= set(cls.__members__)
-    if dataclasses.is_dataclass(cls):
-        names |= {f.name for f in dataclasses.fields(cls)}
-    elif "__init__" in vars(cls):
-        names |= set(inspect.signature(cls).parameters)
-    for base in cls.__mro__[1:]:
-        if dataclasses.is_dataclass(base):
-            inherited |= {f.name for f in dataclasses.fields(base)}
-    return names - inherited
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
+def test_public_names_are_documented(module: str, documented: dict[str, str | None]) -> None:
+    problems = []
+    for name in public_names(importlib.import_module(module)):
+        homes = _homes(module, name, documented)
+        if not homes:
+            problems.append(f"{module}.{name} is not in the site")
+        elif len(homes) > 1:
+            problems.append(f"{module}.{name} is documented as {homes}: keep one")
+        elif _silent(documented[homes[0]]):
+            problems.append(f"{homes[0]} is documented without a description")
+    assert problems == []
 
 
-CLASSES = [
-    (m, n)
-    for m, section in ENTRIES.items()
-    for n in section
-    if inspect.isclass(getattr(importlib.import_module(m), n, None))
-]
+def _classes() -> dict[type, tuple[str, str]]:
+    """Each public class once (re-exports share it), with a name it has."""
+    found: dict[type, tuple[str, str]] = {}
+    for module in PUBLIC_MODULES:
+        for name in public_names(importlib.import_module(module)):
+            obj = getattr(importlib.import_module(module), name)
+            if inspect.isclass(obj):
+                found.setdefault(obj, (module, name))
+    return found
 
 
-@pytest.mark.parametrize(("module", "name"), CLASSES)
-def test_class_members_are_documented(module: str, name: str) -> None:
-    cls = getattr(importlib.import_module(module), name)
-    spans = " ".join(re.findall(r"`[^`]+`", ENTRIES[module][name]))
-    missing = sorted(m for m in own_members(cls) if not re.search(rf"\b{m}\b", spans))
-    assert missing == [], f"{module}.{name}: document {missing}"
+CLASSES = list(_classes().values())
+
+
+@pytest.mark.parametrize(("module", "name"), CLASSES, ids=[f"{m}.{n}" for m, n in CLASSES])
+def test_class_members_are_documented(
+    module: str, name: str, documented: dict[str, str | None]
+) -> None:
+    homes = _homes(module, name, documented)
+    assert len(homes) == 1, f"{module}.{name} is documented as {homes}"
+    described, values = own_members(getattr(importlib.import_module(module), name))
+    missing = [m for m in described + values if f"{homes[0]}.{m}" not in documented]
+    silent = [m for m in described if m not in missing and _silent(documented[f"{homes[0]}.{m}"])]
+    assert (missing, silent) == ([], []), f"{homes[0]}: (not in the site, without a description)"
