@@ -56,6 +56,7 @@ from .errors import (
     MediumError,
     NotReady,
     OutcomeUnknown,
+    PartialRegistration,
     PRError,
     ReservationConflict,
     ResponseTruncated,
@@ -66,6 +67,7 @@ from .errors import (
     UnsupportedOperation,
     UnsupportedPlatform,
 )
+from .multipath import MultipathDevice
 from .poll import Poller, PollResult, poll
 from .results import (
     Capabilities,
@@ -136,11 +138,13 @@ __all__ = [
     "IllegalRequest",
     "MalformedResponse",
     "MediumError",
+    "MultipathDevice",
     "NotReady",
     "OutcomeUnknown",
     "PRError",
     "PRInAction",
     "PROutAction",
+    "PartialRegistration",
     "PollResult",
     "Poller",
     "ProtocolIdentifier",

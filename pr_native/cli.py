@@ -13,7 +13,9 @@ opens the node O_RDONLY).  PR OUT: ``register``, ``register-ignore``,
 ``unregister``, ``reserve``, ``release``, ``clear``, ``preempt``,
 ``preempt-abort``, ``register-move``, ``replace-lost`` (``--dry-run``: print
 the CDB and parameter list and send nothing; the device is not opened).
-A PR OUT is sent once, never repeated.
+A PR OUT is sent once, never repeated.  A device-mapper multipath node
+(``/dev/mapper/NAME``) is handled path by path (``pr_native.multipath``);
+``paths`` lists its paths with their state and registration.
 
 Keys are hex, with or without ``0x``, as sg_persist reads them.  ``--type``
 is a number (1, 3, 5-8), a name (``write-exclusive-registrants-only``, ``EXCLUSIVE_ACCESS``) or an
@@ -62,7 +64,7 @@ from ._out_request import OutRequest
 from ._record import TYPE_CHECKING
 from .constants import SENDABLE_TYPES, PRInAction, PROutAction, ReservationType
 from .device import Device
-from .errors import OutcomeUnknown, PRError, ReservationConflict
+from .errors import OutcomeUnknown, PartialRegistration, PRError, ReservationConflict
 from .exit_codes import ExitCode, exit_code, meaning
 from .transport_id import TransportID
 
@@ -270,11 +272,12 @@ _IN_HELP = {
     "report-capabilities": "REPORT CAPABILITIES: supported PR features and types",
     "read-full-status": "READ FULL STATUS: every registration with its initiator port",
 }
-_READERS: dict[PRInAction, Callable[[Device], Any]] = {
-    PRInAction.READ_KEYS: Device.read_keys,
-    PRInAction.READ_RESERVATION: Device.read_reservation,
-    PRInAction.REPORT_CAPABILITIES: Device.report_capabilities,
-    PRInAction.READ_FULL_STATUS: Device.read_full_status,
+# By name: a MultipathDevice has the same readers.
+_READERS: dict[PRInAction, str] = {
+    PRInAction.READ_KEYS: "read_keys",
+    PRInAction.READ_RESERVATION: "read_reservation",
+    PRInAction.REPORT_CAPABILITIES: "report_capabilities",
+    PRInAction.READ_FULL_STATUS: "read_full_status",
 }
 _TO_JSON: dict[PRInAction, Callable[[Any], dict[str, Any]]] = {
     PRInAction.READ_KEYS: _json.registrations,
@@ -315,7 +318,7 @@ def _run_in(args: argparse.Namespace, out: Output) -> int:
         if args.hex:
             result, raw = device._read_with_response(action)
         else:
-            raw, result = b"", _READERS[action](device)
+            raw, result = b"", getattr(device, _READERS[action])()
     data = _TO_JSON[action](result)
     text = _text(action, result)
     if args.hex:
@@ -327,6 +330,15 @@ def _run_in(args: argparse.Namespace, out: Output) -> int:
 
 
 def _open(args: argparse.Namespace) -> Device:
+    """The device to send to: a MultipathDevice for a device-mapper
+    multipath node (every path its own I_T nexus), else a Device."""
+    from . import multipath
+
+    if multipath.is_multipath(args.device):
+        # Device's methods, path by path: the same calls work on it.
+        return multipath.MultipathDevice(  # type: ignore[return-value]
+            args.device, timeout=args.timeout, read_only=getattr(args, "read_only", False)
+        )
     return Device(
         args.device,
         timeout=args.timeout,
@@ -410,14 +422,74 @@ def _run_out(args: argparse.Namespace, out: Output) -> int:
             error.hint = _hint(request, error, device)  # type: ignore[attr-defined]
             error.parameters = parameters  # type: ignore[attr-defined]
             raise
-    text = [f"PERSISTENT RESERVE OUT ({name}): done"]
+        text = [f"PERSISTENT RESERVE OUT ({name}): done"]
+        if not isinstance(device, Device):  # a multipath node: say where it stands per path
+            try:
+                data["paths"], lines = _path_table(device.read_full_status())
+            except (PRError, OSError) as error:
+                data["paths"], lines = None, [f"per-path state unknown: {describe_error(error)}"]
+            text += lines
     return out.success(data, text + (listing if args.verbose else []))
+
+
+def _path_table(status: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """A MultipathFullStatus's per-path table: JSON rows and text lines."""
+    rows, lines = [], []
+    for entry in status.paths:
+        p, registered = entry.path, entry.registered
+        port = p.initiator_port
+        rows.append(
+            {
+                "block_device": p.block_device,
+                "sg_node": p.sg_node,
+                "dev": p.dev,
+                "state": p.state,
+                "group": p.group,
+                "group_state": p.group_state,
+                "fail_count": p.fail_count,
+                "lu_name": p.lu_name,
+                "initiator_port": None if port is None else _json.transport_id(port),
+                "relative_target_port": p.relative_target_port,
+                "registered": registered,
+                "key": None if entry.key is None else _json.key(entry.key),
+                "holder": entry.holder,
+            }
+        )
+        if registered is None:
+            verdict = "registration unknown"
+        elif registered:
+            verdict = f"registered 0x{entry.key:x}" + (", holder" if entry.holder else "")
+        else:
+            verdict = "not registered"
+        nexus = "initiator port unknown" if port is None else f"{port}"
+        if p.relative_target_port is not None:
+            nexus += f" via target port {p.relative_target_port}"
+        state = {"A": "active", "F": "failed"}.get(p.state, p.state)
+        lines.append(
+            f"  {p.block_device} ({p.sg_node or 'no sg node'}, {p.dev}) {state}, group "
+            f"{p.group} ({p.group_state}), {nexus}: {verdict}"
+            + ("" if p.lu_name else " [did not answer INQUIRY: never sent a PR OUT]")
+        )
+    return rows, lines
+
+
+def _run_paths(args: argparse.Namespace, out: Output) -> int:
+    """``paths``: each path of a multipath node, and its registration."""
+    from . import multipath
+
+    with multipath.MultipathDevice(args.device, timeout=args.timeout) as device:
+        status = device.read_full_status()
+    rows, lines = _path_table(status)
+    head = f"{args.device}: {len(rows)} path(s), PR generation 0x{status.generation:x}"
+    return out.success({"generation": status.generation, "paths": rows}, [head, *lines])
 
 
 def _hint(request: OutRequest, error: PRError, device: Device) -> str | None:
     """A line for the refusals people meet most, or None."""
     if isinstance(error, OutcomeUnknown):
         return "the command may have run: read the state (read-full-status) before acting"
+    if isinstance(error, PartialRegistration):
+        return f"each path's registration now: {PROG} paths {device.path}"
     a = PROutAction
     if isinstance(error, ReservationConflict) and request.action in (
         a.PREEMPT,
@@ -471,7 +543,8 @@ _OUT_HELP = {
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "device",
-        help="/dev/sgN (preferred), /dev/sdX; \\\\.\\PhysicalDriveN on Windows",
+        help="/dev/sgN (preferred), /dev/sdX, a multipath node (/dev/mapper/NAME: path by "
+        "path); \\\\.\\PhysicalDriveN on Windows",
     )
     parser.add_argument(
         "--json", action="store_true", help="JSON output (schema_version 1: docs/cli-json.md)"
@@ -628,6 +701,10 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
             "--dry-run", action="store_true", help="print the CDB and parameter list, send nothing"
         )
         sub.set_defaults(run=_run_out)
+    paths_help = "each path of a device-mapper multipath node: its state and registration"
+    sub = commands.add_parser("paths", help=paths_help, description=paths_help)
+    _common(sub)
+    sub.set_defaults(run=_run_paths)
     _add_extra_commands(commands, wanted)
     return parser
 

@@ -116,7 +116,9 @@ def _multipath_refusal(command: str, path: str, paths: tuple[str, ...]) -> Unsup
     listed = ", ".join(paths) if paths else "none found"
     return UnsupportedOperation(
         f"{path} is a device-mapper (multipath) node: a PR OUT through it would reach one "
-        f"path only; nothing was sent.  Send it on each path instead ({listed})",
+        f"path only; nothing was sent.  Use pr_native.MultipathDevice({path!r}), which "
+        f"registers every path and sends the other PR OUTs through a registered one "
+        f"(paths: {listed})",
         device=path,
         command=command,
     )

@@ -21,6 +21,8 @@ from .sense import Sense, decode_sense
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 
+    from .multipath import Path
+
 _DID_NEXUS_FAILURE = 0x11
 
 
@@ -221,6 +223,37 @@ class UnsupportedOperation(PRError):
     Windows storage PR IOCTLs cannot carry it, the stack refuses SCSI
     pass-through for a PR OUT (``transport="auto"``), or a PR OUT was asked of
     a device-mapper (multipath) node, which would reach one path only."""
+
+
+class PartialRegistration(PRError):
+    """A REGISTER, REGISTER AND IGNORE EXISTING KEY or unregister through a
+    ``MultipathDevice`` failed on some of the paths it was sent to.
+
+    ``succeeded`` lists the paths it succeeded on, ``failed`` (path,
+    exception) pairs (``OutcomeUnknown`` where it may have run), ``skipped``
+    the paths it was not sent to (failed in device-mapper, not verified, or
+    not reached after an interruption).  Nothing was rolled back: read the
+    state (``read_full_status()``) and decide.  ``__cause__`` is the first
+    failure.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        succeeded: tuple[Path, ...] = (),
+        failed: tuple[tuple[Path, BaseException], ...] = (),
+        skipped: tuple[Path, ...] = (),
+        device: str | None = None,
+        command: str | None = None,
+    ) -> None:
+        super().__init__(message, device=device, command=command)
+        self.succeeded = succeeded
+        """The paths (``pr_native.multipath.Path``) it succeeded on."""
+        self.failed = failed
+        """(path, exception) for each path it failed on."""
+        self.skipped = skipped
+        """The paths it was not sent to: they keep their registration state."""
 
 
 _SENSE_KEY_ERRORS: dict[int, type[CheckCondition]] = {

@@ -54,6 +54,7 @@ PUBLIC_MODULES = (
     "pr_native.winioctl",
     "pr_native.layout",
     "pr_native.poll",
+    "pr_native.multipath",
 )
 
 
