@@ -290,7 +290,7 @@ int pr_decode_sense(const uint8_t *sense, uint32_t length, struct pr_sense *out)
 #define PR_VPD_HEADER_LEN 4
 #define PR_DESIGNATOR_HEADER_LEN 4
 
-/* SPC-4 6.6.2 (table 139). */
+/* SPC-4 6.6.2: standard INQUIRY data. */
 int pr_decode_inquiry(const uint8_t *data, uint32_t length, struct pr_inquiry *out,
                       uint64_t *needed)
 {

@@ -379,7 +379,7 @@ struct pr_vpd_page {
     uint8_t page_code;
 };
 
-/* One designation descriptor of VPD page 83h (SPC-4 7.8.6.1, table 588).
+/* One designation descriptor of VPD page 83h (SPC-4 7.8.6.1).
  * Every descriptor is listed, whatever its type; well_formed is 1 when
  * DESIGNATOR LENGTH (and the NAA or UUID TYPE field) is one the type's
  * format defines: T10 vendor ID >= 8, EUI-64 8/12/16, NAA 2h/3h/5h 8 and
@@ -389,7 +389,7 @@ struct pr_vpd_page {
 struct pr_designator {
     uint32_t offset;              /* the DESIGNATOR bytes in the caller's buffer */
     uint32_t length;              /* DESIGNATOR LENGTH */
-    uint8_t type;                 /* DESIGNATOR TYPE (table 590) */
+    uint8_t type;                 /* DESIGNATOR TYPE */
     uint8_t association;          /* 0 logical unit, 1 target port, 2 target device */
     uint8_t code_set;             /* 1 binary, 2 ASCII, 3 UTF-8 */
     uint8_t piv;                  /* PIV: protocol_identifier is meaningful when set */

@@ -8,13 +8,14 @@ Throughout: a reservation key is an int in 0 .. 2**64-1 or exactly 8
 big-endian bytes; a timeout is in seconds; a bad argument raises
 ``ValueError`` or ``TypeError`` naming it, before anything is sent.
 
-The enums and DDK names of ``pr_native.constants``, the result records, the
-TransportID classes, the exceptions and ``UnitAttentionCondition``, and
-``poll``, ``Poller`` and ``PollResult`` are importable from here too.  The
-public API is this package and its modules ``constants``, ``results``,
-``transport_id``, ``errors``, ``cdb``, ``winioctl``, ``layout`` and
-``poll``; the rest (``pr_native.device``, ``pr_native.sense``, names starting
-with ``_``) is internal.
+The enums and DDK names of ``pr_native.constants``, the result records
+(``Identity`` and ``Designator`` included), the TransportID classes, the
+exceptions and ``UnitAttentionCondition``, and ``poll``, ``Poller`` and
+``PollResult`` are importable from here too.  The public API is this package
+and its modules ``constants``, ``results``, ``identity``, ``transport_id``,
+``errors``, ``cdb``, ``winioctl``, ``layout`` and ``poll``; the rest
+(``pr_native.device``, ``pr_native.sense``, names starting with ``_``) is
+internal.
 """
 
 # First: refuses a compiled core built for another version (see _version.py).
@@ -35,6 +36,10 @@ from .constants import (
     RESERVATION_TYPE_EXCLUSIVE_REGISTRANTS,
     RESERVATION_TYPE_WRITE_EXCLUSIVE,
     RESERVATION_TYPE_WRITE_EXCLUSIVE_REGISTRANTS,
+    Association,
+    CodeSet,
+    DesignatorType,
+    PeripheralType,
     PRInAction,
     ProtocolIdentifier,
     PROutAction,
@@ -67,6 +72,7 @@ from .errors import (
     UnsupportedOperation,
     UnsupportedPlatform,
 )
+from .identity import Designator, Identity
 from .multipath import MultipathDevice
 from .poll import Poller, PollResult, poll
 from .results import (
@@ -125,16 +131,21 @@ __all__ = [
     "RESERVATION_TYPE_WRITE_EXCLUSIVE",
     "RESERVATION_TYPE_WRITE_EXCLUSIVE_REGISTRANTS",
     "AbortedCommand",
+    "Association",
     "Capabilities",
     "CheckCondition",
+    "CodeSet",
     "CommandTimeout",
     "DataProtect",
+    "Designator",
+    "DesignatorType",
     "Device",
     "DeviceBusy",
     "FCPTransportID",
     "FullStatus",
     "HardwareError",
     "ISCSITransportID",
+    "Identity",
     "IllegalRequest",
     "MalformedResponse",
     "MediumError",
@@ -145,6 +156,7 @@ __all__ = [
     "PRInAction",
     "PROutAction",
     "PartialRegistration",
+    "PeripheralType",
     "PollResult",
     "Poller",
     "ProtocolIdentifier",

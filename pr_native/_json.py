@@ -13,6 +13,7 @@ from ._record import TYPE_CHECKING
 from .constants import ReservationType, Scope
 from .errors import PRError
 from .exit_codes import exit_code, meaning
+from .identity import Designator, Identity
 from .results import Capabilities, FullStatus, Registrations, ReservationStatus
 from .sense import Sense
 from .transport_id import TransportID
@@ -91,6 +92,39 @@ def full_status(result: FullStatus) -> Json:
             }
             for r in result.registrants
         ],
+    }
+
+
+def designator(value: Designator) -> Json:
+    return {
+        "type": value.type.name,
+        "type_code": int(value.type),
+        "association": value.association.name,
+        "code_set": value.code_set.name,
+        "protocol": None if value.protocol_identifier is None else value.protocol_identifier.name,
+        "text": str(value),
+        "hex": value.value.hex(),
+        "well_formed": value.well_formed,
+    }
+
+
+def identity(result: Identity) -> Json:
+    return {
+        "peripheral_qualifier": result.peripheral_qualifier,
+        "peripheral_type": result.peripheral_type.name,
+        "peripheral_type_code": int(result.peripheral_type),
+        "removable": result.removable,
+        "version": result.version,
+        "multi_port": result.multi_port,
+        "target_port_group_support": result.target_port_group_support,
+        "vendor": result.vendor,
+        "product": result.product,
+        "revision": result.revision,
+        "serial": result.serial,
+        "supported_pages": list(result.supported_pages),
+        "lu_name": result.lu_name,
+        "relative_target_port": result.relative_target_port,
+        "designators": [designator(d) for d in result.designators],
     }
 
 

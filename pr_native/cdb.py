@@ -13,20 +13,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import _decode, _validate
+from . import identity as _identity
 from ._native import ffi, lib
 from .constants import PRInAction, PROutAction, ReservationType, Scope
 from .errors import MalformedResponse, ResponseTruncated
+from .identity import Identity
 from .results import Capabilities, FullStatus, Registrations, ReservationStatus
 from .sense import Sense, decode_sense
 from .transport_id import TransportID
 
 __all__ = [
     "Sense",
+    "decode_identity",
     "decode_read_full_status",
     "decode_read_keys",
     "decode_read_reservation",
     "decode_report_capabilities",
     "decode_sense",
+    "inquiry_cdb",
     "pr_in_cdb",
     "pr_out_cdb",
     "pr_out_parameters",
@@ -123,6 +127,35 @@ def decode_read_full_status(data: bytes) -> FullStatus:
     data = bytes(data)
     decoded = _decoded(_decode.read_full_status(data), "READ FULL STATUS")
     return _decode.full_status(decoded.out, decoded.items, data)
+
+
+def inquiry_cdb(
+    page_code: int | None = None, allocation_length: int = lib.PR_INQUIRY_ALLOCATION
+) -> bytes:
+    """The 6-byte INQUIRY CDB (opcode 12h): the standard INQUIRY data, or
+    with ``page_code`` that VPD page (EVPD set).  ALLOCATION LENGTH is the
+    16-bit field of bytes 3-4 (SPC-4 6.6.1); the default, 255, reads the
+    same on devices that know only the 8-bit field of byte 4."""
+    length = _validate.uint(allocation_length, 16, "allocation_length")
+    page = 0 if page_code is None else _validate.uint(page_code, 8, "page_code")
+    cdb = ffi.new("uint8_t[]", 6)
+    _check(lib.pr_build_inquiry_cdb(cdb, int(page_code is not None), page, length))
+    return bytes(cdb)
+
+
+def decode_identity(
+    inquiry: bytes,
+    supported_pages: bytes | None = None,
+    unit_serial_number: bytes | None = None,
+    device_identification: bytes | None = None,
+) -> Identity:
+    """Decode the standard INQUIRY data and the VPD pages 00h, 80h and 83h
+    (each as the device returned it, None when not read) into the
+    ``Identity`` that ``Device.identify()`` returns: ``lu_name`` and
+    ``relative_target_port`` included.  Raises ``ResponseTruncated`` when one
+    is cut short, ``MalformedResponse`` when one violates SPC (a VPD page
+    with another PAGE CODE, a designator overrunning PAGE LENGTH)."""
+    return _identity.decode(inquiry, supported_pages, unit_serial_number, device_identification)
 
 
 def _check(rc: int) -> None:

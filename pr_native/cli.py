@@ -312,6 +312,33 @@ def _text(action: PRInAction, result: Any) -> list[str]:
     return lines
 
 
+def _identity_text(ident: Any) -> list[str]:
+    kind = f"{ident.peripheral_type.name} ({int(ident.peripheral_type)})"
+    lines = [
+        " ".join(t for t in (ident.vendor, ident.product, ident.revision) if t) + f", {kind}",
+        f"  serial number: {ident.serial}",
+        f"  lu_name: {ident.lu_name}",
+        f"  relative target port: {ident.relative_target_port}",
+        f"  designators ({len(ident.designators)}):",
+    ]
+    for d in ident.designators:
+        where = d.association.name.lower().replace("_", " ")
+        if d.protocol_identifier is not None:
+            where += f" ({d.protocol_identifier.name})"
+        lines.append(f"    {d.type.name}, {where}: {d}")
+    return lines
+
+
+def _run_identify(args: argparse.Namespace, out: Output) -> int:
+    """``identify``: INQUIRY and VPD 00h, 80h, 83h; changes nothing."""
+    # Through a multipath node too: INQUIRY goes down one path, the LU is the same.
+    with Device(
+        args.device, timeout=args.timeout, read_only=args.read_only, transport=args.transport
+    ) as device:
+        ident = device.identify()
+    return out.success(_json.identity(ident), _identity_text(ident))
+
+
 def _run_in(args: argparse.Namespace, out: Output) -> int:
     action = _IN_ACTIONS[args.command]
     with _open(args) as device:
@@ -692,6 +719,11 @@ def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
             "--read-only", action="store_true", help="open the device O_RDONLY (PR IN only)"
         )
         sub.set_defaults(run=_run_in)
+    identify_help = "INQUIRY: which logical unit this is (lu_name, serial, designators)"
+    sub = commands.add_parser("identify", help=identify_help, description=identify_help)
+    _common(sub)
+    sub.add_argument("--read-only", action="store_true", help="open the device O_RDONLY (Linux)")
+    sub.set_defaults(run=_run_identify)
     for name, help_text in _OUT_HELP.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         _common(sub)

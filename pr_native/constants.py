@@ -140,6 +140,65 @@ class SenseKey(_WireEnum):
     COMPLETED = 0xF
 
 
+class PeripheralType(_WireEnum):
+    """PERIPHERAL DEVICE TYPE of INQUIRY data (SPC-4 6.6.2)."""
+
+    DISK = 0x00  # direct access block device (SBC)
+    TAPE = 0x01  # sequential access device (SSC)
+    PRINTER = 0x02  # obsolete
+    PROCESSOR = 0x03
+    WRITE_ONCE = 0x04
+    CD_DVD = 0x05  # MMC
+    SCANNER = 0x06  # obsolete
+    OPTICAL_MEMORY = 0x07
+    MEDIUM_CHANGER = 0x08  # SMC
+    COMMUNICATIONS = 0x09  # obsolete
+    STORAGE_ARRAY_CONTROLLER = 0x0C
+    ENCLOSURE_SERVICES = 0x0D
+    SIMPLIFIED_DIRECT_ACCESS = 0x0E  # RBC
+    OPTICAL_CARD_READER_WRITER = 0x0F
+    BRIDGE_CONTROLLER = 0x10
+    OBJECT_BASED_STORAGE = 0x11  # OSD
+    AUTOMATION_DRIVE_INTERFACE = 0x12  # ADC
+    HOST_MANAGED_ZONED_BLOCK = 0x14  # ZBC
+    WELL_KNOWN_LOGICAL_UNIT = 0x1E
+    NONE = 0x1F  # unknown or no device type
+
+
+class DesignatorType(_WireEnum):
+    """DESIGNATOR TYPE of a VPD page 83h designation descriptor (SPC-4
+    7.8.6.1; UUID: SPC-5)."""
+
+    VENDOR_SPECIFIC = 0x0
+    T10_VENDOR_ID = 0x1
+    EUI_64 = 0x2
+    NAA = 0x3
+    RELATIVE_TARGET_PORT = 0x4
+    TARGET_PORT_GROUP = 0x5
+    LOGICAL_UNIT_GROUP = 0x6
+    MD5_LOGICAL_UNIT_IDENTIFIER = 0x7
+    SCSI_NAME_STRING = 0x8
+    PROTOCOL_SPECIFIC_PORT_IDENTIFIER = 0x9
+    UUID = 0xA
+
+
+class Association(_WireEnum):
+    """ASSOCIATION of a designation descriptor (SPC-4 7.8.6.1): what the
+    designator names."""
+
+    LOGICAL_UNIT = 0x0  # the addressed logical unit
+    TARGET_PORT = 0x1  # the target port that received the INQUIRY
+    TARGET_DEVICE = 0x2  # the SCSI target device holding the logical unit
+
+
+class CodeSet(_WireEnum):
+    """CODE SET of a designation descriptor (SPC-4 7.8.6.1)."""
+
+    BINARY = 0x1
+    ASCII = 0x2
+    UTF8 = 0x3
+
+
 #: The reservation types a PERSISTENT RESERVE OUT may carry: the six named ones.
 SENDABLE_TYPES = frozenset(t for t in ReservationType if not t.name.startswith("UNKNOWN_"))
 

@@ -16,6 +16,7 @@ import weakref
 
 from . import _decode, _prin, _validate
 from . import cdb as _cdb
+from . import identity as _identity
 from ._native import ffi, lib
 from ._record import TYPE_CHECKING
 from .constants import PRInAction, PROutAction, ReservationType, Scope
@@ -26,6 +27,7 @@ from .errors import (
     raise_for_result,
     windows_os_error,
 )
+from .identity import Identity
 from .results import Capabilities, FullStatus, Registrations, ReservationStatus
 from .transport_id import TransportID
 
@@ -791,3 +793,14 @@ class Device:
                     is_out=False,
                     read_only=self._read_only,
                 )
+
+    def identify(self, *, timeout: float | None = None) -> Identity:
+        """INQUIRY: which logical unit this node reaches (vendor, product,
+        serial number, every VPD 83h designator, ``lu_name``) and through
+        which target port.  Standard INQUIRY, then the VPD pages 00h, 80h and
+        83h, each read again until whole; it never changes the PR state and
+        neither reports nor consumes a unit attention (SPC-4 5.14).  See
+        ``pr_native.identity``."""
+        timeout_ms = self._timeout_for(timeout)
+        with self._lock:
+            return _identity.read(self, timeout_ms)

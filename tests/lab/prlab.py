@@ -1149,37 +1149,131 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--fabric", choices=FABRICS)
     sub.add_parser("install", help="apt-get install the host packages")
     sub.add_parser("prepare", help="fetch the kernel and build the initramfs")
-    r = sub.add_parser("run", help="boot, run COMMAND in the guest, power off")
-    r.add_argument("--fabric", choices=FABRICS, default=os.environ.get("PRLAB_FABRIC", "loop"))
-    r.add_argument("-n", "--initiators", type=int, default=3)
+    r = sub.add_parser(
+        "run",
+        help="boot, run COMMAND in the guest, power off",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Boot the guest, run COMMAND with /bin/sh -c in it (cwd: the checkout,\n"
+        "the host's root read-only at the same paths) and power off.  The exit\n"
+        "status is COMMAND's; 124: it timed out; 125: the lab itself failed.",
+        epilog="In COMMAND's environment, for each initiator X (A, B, C, ...):\n"
+        "  X_SG    its /dev/sgN (send PR commands here), X_SD its /dev/sdX,\n"
+        "  X_NAME  its initiator port name (an naa. or iqn. name), X_HCTL its H:C:T:L;\n"
+        "and PRLAB_INITIATORS (the labels), PRLAB_FABRIC, PRLAB_DEV (the LU's configfs\n"
+        "dir), PRLAB_OUT and PRLAB_INFO ($PRLAB_OUT/info.json).  pr_native's command\n"
+        "line is .venv/bin/pr-native (the guest's PATH is the host's).  lo is down\n"
+        "on the loop fabric: ip link set lo up before listening on 127.0.0.1.\n\n"
+        "e.g. prlab.py run -- '.venv/bin/pr-native read-keys $B_SG'\n"
+        "     prlab.py run --fabric iscsi -n 2 -- 'sg_persist -n -i -s $A_SG'",
+    )
+    r.add_argument(
+        "--fabric",
+        choices=FABRICS,
+        default=os.environ.get("PRLAB_FABRIC", "loop"),
+        help="loop: tcm_loop, one SCSI host per initiator; iscsi: LIO's iSCSI target on "
+        f"{ISCSI_PORTAL} with one open-iscsi session per initiator, needed for PREEMPT AND "
+        "ABORT (it deadlocks LIO over tcm_loop) (default: %(default)s; $PRLAB_FABRIC)",
+    )
+    r.add_argument(
+        "-n",
+        "--initiators",
+        type=int,
+        default=3,
+        help="how many initiators (I_T nexuses to the one LU): A, B, C, ..., AA, AB after Z; "
+        "at most 702 (default: %(default)s)",
+    )
     r.add_argument(
         "--names",
         choices=("naa", "iqn"),
         default="naa",
-        help="loop nexus names: naa (SAS TransportIDs) or iqn",
+        help="loop nexus names: naa (SAS TransportIDs) or iqn (iSCSI TransportIDs); the iscsi "
+        "fabric always uses iqn (default: %(default)s)",
     )
-    r.add_argument("--name-len", type=int, help=f"pad iqn initiator names (<= {MAX_IQN_LEN})")
+    r.add_argument(
+        "--name-len",
+        type=int,
+        help=f"pad the iqn initiator names to this many characters (40..{MAX_IQN_LEN}), for "
+        "long TransportIDs; needs --names iqn or --fabric iscsi",
+    )
     r.add_argument(
         "--attr",
         type=_kv,
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="LU attribute set before export (repeatable)",
+        help="write the LU's attrib/NAME before it is exported, when LIO still accepts it, "
+        "e.g. emulate_tas=0 (repeatable); emulate_pr can be changed later in $PRLAB_DEV/attrib",
     )
-    r.add_argument("--latency", help="netem delay on lo (iscsi), e.g. 500us")
-    r.add_argument("--backstore", default="rd", help="rd (default) or nullb:MS")
-    r.add_argument("--size-mb", type=int, default=16)
-    r.add_argument("--timeout", type=float, default=float(os.environ.get("PRLAB_TIMEOUT", 300)))
-    r.add_argument("--out", help="results dir (kept)")
-    r.add_argument("--cwd", help="guest working directory (default: the checkout)")
-    r.add_argument("--env", type=_kv, action="append", default=[], metavar="NAME=VALUE")
-    r.add_argument("--share", action="append", default=[], help="host dir shared writable")
-    r.add_argument("--mem", type=int, default=1536, help="guest memory, MiB")
-    r.add_argument("--smp", type=int, default=2)
-    r.add_argument("-q", "--quiet", action="store_true", help="print the output at the end only")
-    r.add_argument("-v", "--verbose", action="store_true")
-    r.add_argument("command", nargs=argparse.REMAINDER, help="shell command (after --)")
+    r.add_argument(
+        "--latency",
+        help="netem delay on lo, e.g. 500us or 2ms: every iSCSI PDU waits that long "
+        "(--fabric iscsi only)",
+    )
+    r.add_argument(
+        "--backstore",
+        default="rd",
+        help="rd: a ramdisk (rd_mcp); nullb:MS: null_blk through iblock, MS milliseconds "
+        "per I/O (default: %(default)s)",
+    )
+    r.add_argument(
+        "--size-mb", type=int, default=16, help="size of the LU, MiB (default: %(default)s)"
+    )
+    r.add_argument(
+        "--timeout",
+        type=float,
+        default=float(os.environ.get("PRLAB_TIMEOUT", 300)),
+        help="wall-clock limit of the whole run, boot included, in seconds; then the guest is "
+        "powered off and the status is 124 (default: %(default)s; $PRLAB_TIMEOUT)",
+    )
+    r.add_argument(
+        "--out",
+        metavar="DIR",
+        help="results dir, kept: output.log (the command's output), console.log, dmesg.txt, "
+        "info.json, lab.env, attach.log, ... (default: a temp dir, kept only when the "
+        "command fails)",
+    )
+    r.add_argument(
+        "--cwd", metavar="DIR", help="the command's working directory (default: the checkout)"
+    )
+    r.add_argument(
+        "--env",
+        type=_kv,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set NAME in the command's environment (repeatable); PATH, HOME, LANG, "
+        "VIRTUAL_ENV, PYTHON*, PYTEST_*, PIP_* and LC_* come from the host already",
+    )
+    r.add_argument(
+        "--share",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a host dir the command may write, at the same path (repeatable); elsewhere "
+        "writes go to a tmpfs and are lost",
+    )
+    r.add_argument("--mem", type=int, default=1536, help="guest memory, MiB (default: %(default)s)")
+    r.add_argument("--smp", type=int, default=2, help="guest vCPUs (default: %(default)s)")
+    r.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print the command's output when it ends instead of while it runs",
+    )
+    r.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="trace the guest's setup scripts (set -x) and keep the whole kernel log in "
+        "console.log",
+    )
+    r.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        help="the shell command, after --.  Give it as one single-quoted argument: it is run "
+        "as is, so $A_SG expands in the guest; several arguments are quoted word by word "
+        "(-- echo '$A_SG' prints the text $A_SG)",
+    )
     return p
 
 

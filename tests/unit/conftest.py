@@ -12,6 +12,7 @@ import pytest
 
 import pr_native._batch
 import pr_native.device
+import pr_native.identity
 from pr_native._native import lib
 
 from .fake_batch import FakeBatch
@@ -22,6 +23,7 @@ from .fake_device import FakeLib
 def fake_lib(monkeypatch: pytest.MonkeyPatch) -> FakeLib:
     fake = FakeLib(lib)
     monkeypatch.setattr(pr_native.device, "lib", fake)
+    monkeypatch.setattr(pr_native.identity, "lib", fake)  # Device.identify's commands
     # the hot path's functions, bound at import
     monkeypatch.setattr(pr_native.device, "_pr_read_keys", fake.pr_read_keys)
     monkeypatch.setattr(pr_native.device, "_pr_read_reservation", fake.pr_read_reservation)

@@ -29,6 +29,17 @@ _DECODERS: dict[str, Callable[[tuple[Any, ...], int, Any], int]] = {
     "pr_read_full_status": lambda a, n, needed: lib.pr_decode_read_full_status(
         a[1], n, a[4], a[5], a[6], needed
     ),
+    # INQUIRY (pr_native.identity): the same argument layout
+    "pr_inquiry": lambda a, n, needed: lib.pr_decode_inquiry(a[1], n, a[4], needed),
+    "pr_supported_vpd_pages": lambda a, n, needed: lib.pr_decode_supported_vpd_pages(
+        a[1], n, a[4], needed
+    ),
+    "pr_unit_serial_number": lambda a, n, needed: lib.pr_decode_unit_serial_number(
+        a[1], n, a[4], needed
+    ),
+    "pr_device_identification": lambda a, n, needed: lib.pr_decode_device_identification(
+        a[1], n, a[4], a[5], a[6], needed
+    ),
 }
 
 
@@ -113,6 +124,18 @@ class FakeLib:
 
     def pr_test_unit_ready(self, *args: Any) -> int:
         return self._run("pr_test_unit_ready", args, args[1])
+
+    def pr_inquiry(self, *args: Any) -> int:
+        return self._run("pr_inquiry", args, args[3])
+
+    def pr_supported_vpd_pages(self, *args: Any) -> int:
+        return self._run("pr_supported_vpd_pages", args, args[3])
+
+    def pr_unit_serial_number(self, *args: Any) -> int:
+        return self._run("pr_unit_serial_number", args, args[3])
+
+    def pr_device_identification(self, *args: Any) -> int:
+        return self._run("pr_device_identification", args, args[3])
 
     def pr_resume(self, device: Any, result: Any) -> int:
         """Waiting on for the last call's command: the next reply, no new call."""

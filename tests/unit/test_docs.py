@@ -48,6 +48,7 @@ PUBLIC_MODULES = (
     "pr_native",
     "pr_native.constants",
     "pr_native.results",
+    "pr_native.identity",
     "pr_native.transport_id",
     "pr_native.errors",
     "pr_native.cdb",
