@@ -26,6 +26,18 @@ class Run:
     expected_skips: frozenset[str] = field(default_factory=frozenset)
 
 
+# tests/lab/suite/test_multipath.py beyond two paths (the "loop-multipath"
+# run); the other runs register through a two-path node only.
+MULTIPATH_ONLY = (
+    "test_register_through_the_node_registers_every_path",  # [4]
+    "test_io_through_every_path_under_a_registrants_only_reservation",
+    "test_release_goes_down_the_holder_path",
+    "test_a_failed_path_is_reported_and_skipped",
+    "test_unregister_removes_every_path",
+    "test_a_register_one_path_refuses_reports_which_paths_succeeded",
+    "test_command_line_on_the_node",
+)
+
 RUNS = {
     # The whole suite over tcm_loop (SAS TransportIDs), except PREEMPT AND
     # ABORT, which self-deadlocks LIO on this fabric.
@@ -48,6 +60,7 @@ RUNS = {
                 # tests/lab/suite/test_aio.py: "loop-many-initiators", "iscsi-delay"
                 "test_many_devices_awaited_from_one_thread",
                 "test_cancelled_pr_out_in_flight_is_outcome_unknown_and_ran_once",
+                *MULTIPATH_ONLY,
             }
         ),
     ),
@@ -69,6 +82,7 @@ RUNS = {
                 # tests/lab/suite/test_aio.py: "loop-many-initiators", "iscsi-delay"
                 "test_many_devices_awaited_from_one_thread",
                 "test_cancelled_pr_out_in_flight_is_outcome_unknown_and_ran_once",
+                *MULTIPATH_ONLY,
             }
         ),
     ),
@@ -101,6 +115,12 @@ RUNS = {
             "tests/lab/suite/test_aio.py::"
             "test_cancelled_pr_out_in_flight_is_outcome_unknown_and_ran_once",
         ),
+    ),
+    # dm-multipath built with dmsetup over 2 and 4 of the initiators' disks of
+    # the one LU (no multipathd), the fifth initiator another host.
+    "loop-multipath": Run(
+        prlab.LabConfig(fabric="loop", initiators=5),
+        selection=("tests/lab/suite/test_multipath.py",),
     ),
 }
 
