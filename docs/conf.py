@@ -43,6 +43,10 @@ nitpick_ignore = [
     ("py:class", "collections.abc.Sequence"),
     ("py:class", "enum.Enum"),
     ("py:class", "enum.IntEnum"),
+    ("py:class", "collections.abc.AsyncIterator"),
+    # aio.watch yields pr_native.watch.Event, the command line's event type
+    # (its fields are described there and in the CLI JSON page).
+    ("py:class", "Event"),
 ]
 
 

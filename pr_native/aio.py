@@ -128,6 +128,7 @@ class Device:
 
     @property
     def path(self) -> str:
+        """The path it was opened with."""
         return self._device.path
 
     @property
@@ -137,9 +138,11 @@ class Device:
 
     @property
     def closed(self) -> bool:
+        """True after ``close()``."""
         return self._device.closed
 
     async def close(self) -> None:
+        """Close the device (after the command in progress, if any)."""
         async with self._lock:
             self._device.close()
 

@@ -55,6 +55,7 @@ PUBLIC_MODULES = (
     "pr_native.winioctl",
     "pr_native.layout",
     "pr_native.poll",
+    "pr_native.aio",
     "pr_native.multipath",
 )
 
