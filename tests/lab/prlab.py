@@ -39,6 +39,10 @@ Environment of the command (in the guest; cwd = the checkout unless --cwd):
                       name, sg, sd, hctl, target}, ...]
     PRLAB_DBROOT      /var/target (APTPL files: $PRLAB_DBROOT/pr/aptpl_$PRLAB_SERIAL)
     PRLAB_SERIAL      vpd_unit_serial of the LU
+    X_LUk_SG, X_LUk_SD  with --extra-lus N, for k in 1..N: initiator X's nodes of
+                      the extra LU k (LUN k, serial $PRLAB_SERIAL-k); info.json
+                      lists them under extra_lus [{lun, device, serial,
+                      initiators [{label, sg, sd, hctl}]}]
     PRLAB_TARGET      target IQN (iscsi only)
     PRLAB_IN_GUEST=1  plus the host's PATH, HOME, LANG, PYTHON*, PYENV_*,
                       VIRTUAL_ENV, CI, PYTEST_* and --env settings.
@@ -189,6 +193,9 @@ class LabConfig:
     backstore: str = "rd"  #: "rd" (rd_mcp) or "nullb:MS" (iblock, MS ms per I/O)
     size_mb: int = 16  #: LU size
     serial: str = "prlab0000000001"  #: wwn/vpd_unit_serial
+    #: more LUs, small ramdisks exported to every initiator as LUN 1, 2, ...
+    #: (serial ``<serial>-k``): a logical unit other than the shared one
+    extra_lus: int = 0
     timeout: float = 300.0  #: wall-clock limit of the whole run, seconds
     cwd: str | None = None  #: guest cwd (default: the checkout)
     env: Mapping[str, str] = field(default_factory=dict)  #: extra environment
@@ -221,6 +228,8 @@ class LabConfig:
                 raise ValueError(f"bad device attribute {k}={v}")
         if not re.fullmatch(r"[\w.-]{1,40}", self.serial):
             raise ValueError("bad serial")
+        if not 0 <= self.extra_lus <= 8:
+            raise ValueError("extra_lus must be 0..8")
         if self.timeout < 20:
             raise ValueError("timeout must be >= 20 s (a boot takes 5-10 s)")
         for d in ([self.cwd] if self.cwd else []) + list(self.shares):
@@ -882,6 +891,7 @@ def _write_job(
         "PRLAB_NULLB_ARGS": nullb_args,
         "PRLAB_DEV_NAME": "prlab0",
         "PRLAB_SERIAL": cfg.serial,
+        "PRLAB_EXTRA_LUS": str(cfg.extra_lus),
         "PRLAB_ATTRS": " ".join(f"{k}={v}" for k, v in cfg.attrs.items()),
         "PRLAB_LATENCY": cfg.latency or "",
         "PRLAB_ISCSI_TARGET": ISCSI_TARGET if cfg.fabric == "iscsi" else "",
@@ -1219,6 +1229,13 @@ def _parser() -> argparse.ArgumentParser:
         "--size-mb", type=int, default=16, help="size of the LU, MiB (default: %(default)s)"
     )
     r.add_argument(
+        "--extra-lus",
+        type=int,
+        default=0,
+        help="N more LUs (1 MiB ramdisks, LUN 1..N, serial <serial>-k) exported to every "
+        "initiator: X_LUk_SG, X_LUk_SD (default: %(default)s)",
+    )
+    r.add_argument(
         "--timeout",
         type=float,
         default=float(os.environ.get("PRLAB_TIMEOUT", 300)),
@@ -1309,6 +1326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency=args.latency,
             backstore=args.backstore,
             size_mb=args.size_mb,
+            extra_lus=args.extra_lus,
             timeout=args.timeout,
             cwd=args.cwd,
             env=dict(args.env),

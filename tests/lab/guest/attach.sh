@@ -16,17 +16,32 @@ log "waiting for the devices"
 
 # all_ready: every initiator has its sg and sd device, and sd_probe (which
 # runs asynchronously and includes the partition scan, i.e. READs on that
-# nexus) has printed "[sdX] Attached SCSI disk".  Sets X_HCTL, X_SG, X_SD.
+# nexus) has printed "[sdX] Attached SCSI disk".  Sets X_HCTL, X_SG, X_SD,
+# and for each extra LU k (LUN k, same H:C:T) X_LUk_HCTL, X_LUk_SG, X_LUk_SD.
 all_ready() {
     _dmesg=$(dmesg)
     for X in $PRLAB_LABELS; do
-        [ -n "$(var "${X}_SD")" ] && continue
-        HCTL=$(initiator_hctl "$X") && hctl_devs "$HCTL" || return 1
-        case $_dmesg in
-            *"[$SD] Attached SCSI disk"*) ;;
-            *) return 1 ;;
-        esac
-        eval "${X}_HCTL=$HCTL ${X}_SG=$SG ${X}_SD=$SD"
+        if [ -z "$(var "${X}_SD")" ]; then
+            HCTL=$(initiator_hctl "$X") && hctl_devs "$HCTL" || return 1
+            case $_dmesg in
+                *"[$SD] Attached SCSI disk"*) ;;
+                *) return 1 ;;
+            esac
+            eval "${X}_HCTL=$HCTL ${X}_SG=$SG ${X}_SD=$SD"
+        fi
+        _k=1
+        while [ "$_k" -le "${PRLAB_EXTRA_LUS:-0}" ]; do
+            if [ -z "$(var "${X}_LU${_k}_SD")" ]; then
+                _hctl=$(var "${X}_HCTL"); _hctl=${_hctl%:*}:$_k
+                hctl_devs "$_hctl" || return 1
+                case $_dmesg in
+                    *"[$SD] Attached SCSI disk"*) ;;
+                    *) return 1 ;;
+                esac
+                eval "${X}_LU${_k}_HCTL=$_hctl ${X}_LU${_k}_SG=$SG ${X}_LU${_k}_SD=$SD"
+            fi
+            _k=$((_k + 1))
+        done
     done
 }
 wait_for 120 all_ready || {
@@ -55,6 +70,12 @@ ENV=/run/prlab/lab.env
     for X in $PRLAB_LABELS; do
         echo "export ${X}_SG=/dev/$(var "${X}_SG") ${X}_SD=/dev/$(var "${X}_SD")" \
              "${X}_NAME='$(var "PRLAB_NAME_$X")' ${X}_HCTL=$(var "${X}_HCTL")"
+        _k=1
+        while [ "$_k" -le "${PRLAB_EXTRA_LUS:-0}" ]; do
+            echo "export ${X}_LU${_k}_SG=/dev/$(var "${X}_LU${_k}_SG")" \
+                 "${X}_LU${_k}_SD=/dev/$(var "${X}_LU${_k}_SD")"
+            _k=$((_k + 1))
+        done
     done
 } > "$ENV"
 
@@ -80,6 +101,23 @@ ENV=/run/prlab/lab.env
 "
     done
     echo
+    echo "  ],"
+    echo "  \"extra_lus\": ["
+    _k=1
+    while [ "$_k" -le "${PRLAB_EXTRA_LUS:-0}" ]; do
+        [ "$_k" -gt 1 ] && echo "    ,"
+        printf '    {"lun": %s, "device": "%s", "serial": "%s", "initiators": [' \
+            "$_k" "$CFG/core/rd_mcp_0/prlab$_k" "$PRLAB_SERIAL-$_k"
+        _sep=
+        for X in $PRLAB_LABELS; do
+            printf '%s\n      {"label": "%s", "sg": "/dev/%s", "sd": "/dev/%s", "hctl": "%s"}' \
+                "$_sep" "$X" "$(var "${X}_LU${_k}_SG")" "$(var "${X}_LU${_k}_SD")" \
+                "$(var "${X}_LU${_k}_HCTL")"
+            _sep=,
+        done
+        echo "]}"
+        _k=$((_k + 1))
+    done
     echo "  ]"
     echo "}"
 } > "$INFO.tmp"
@@ -92,12 +130,16 @@ log "draining unit attentions"
 # error, so retry a few times.
 . "$ENV"
 for X in $PRLAB_LABELS; do
-    _sg=$(var "${X}_SG")
-    _n=0
-    until sg_turs "$_sg" > /dev/null 2>&1; do
-        _n=$((_n + 1))
-        log "$X: unit attention drained"
-        [ $_n -ge 10 ] && { log "$X: $_sg never reached GOOD"; exit 1; }
+    _k=0
+    while [ "$_k" -le "${PRLAB_EXTRA_LUS:-0}" ]; do
+        if [ "$_k" = 0 ]; then _sg=$(var "${X}_SG"); else _sg=$(var "${X}_LU${_k}_SG"); fi
+        _n=0
+        until sg_turs "$_sg" > /dev/null 2>&1; do
+            _n=$((_n + 1))
+            log "$X: unit attention drained ($_sg)"
+            [ $_n -ge 10 ] && { log "$X: $_sg never reached GOOD"; exit 1; }
+        done
+        _k=$((_k + 1))
     done
 done
 

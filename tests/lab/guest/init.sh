@@ -165,6 +165,20 @@ for _a in $PRLAB_ATTRS; do
 done
 export DEV
 
+# Extra LUs (LabConfig.extra_lus): 1 MiB ramdisks prlab1, prlab2, ... with
+# their own serial, exported to every initiator as LUN 1, 2, ... (setup-*.sh).
+EXTRA_DEVS=
+_k=1
+while [ "$_k" -le "${PRLAB_EXTRA_LUS:-0}" ]; do
+    _x=$CFG/core/rd_mcp_0/prlab$_k
+    mkdir -p "$_x" && echo "rd_pages=256" > "$_x/control" && echo 1 > "$_x/enable" &&
+        echo "$PRLAB_SERIAL-$_k" > "$_x/wwn/vpd_unit_serial" &&
+        echo 0 > "$_x/alua/default_tg_pt_gp/alua_access_type" || fail "extra LU $_k"
+    EXTRA_DEVS="$EXTRA_DEVS $_x"
+    _k=$((_k + 1))
+done
+export EXTRA_DEVS
+
 . /prlab/setup-$PRLAB_FABRIC.sh
 target_setup || fail "target_setup ($PRLAB_FABRIC)"
 

@@ -7,18 +7,29 @@
 # SendTargets discovery with all the -I options creates one node record per
 # iface; "iscsiadm -m node -o new" per iface would leave one record only.
 
-# initramfs side (busybox); DEV = configfs dir of the LU
+# initramfs side (busybox); DEV = configfs dir of the LU, EXTRA_DEVS those
+# of the extra LUs (LUN 1, 2, ...)
 target_setup() {
     ip link set lo up || return 1
     _tp=$CFG/iscsi/$PRLAB_ISCSI_TARGET/tpgt_1
     mkdir -p "$_tp/lun/lun_0" || return 1
     ln -s "$DEV" "$_tp/lun/lun_0/$PRLAB_DEV_NAME" || return 1
+    _k=0
+    for _x in $EXTRA_DEVS; do
+        _k=$((_k + 1))
+        mkdir "$_tp/lun/lun_$_k" && ln -s "$_x" "$_tp/lun/lun_$_k/${_x##*/}" || return 1
+    done
     mkdir "$_tp/np/$PRLAB_ISCSI_PORTAL" || return 1
     echo 0 > "$_tp/attrib/authentication"
     for X in $PRLAB_LABELS; do
         _acl=$_tp/acls/$(var "PRLAB_NAME_$X")
         mkdir -p "$_acl/lun_0" || return 1
         ln -s "$_tp/lun/lun_0" "$_acl/lun_0/lun_0" || return 1
+        _k=0
+        for _x in $EXTRA_DEVS; do
+            _k=$((_k + 1))
+            mkdir "$_acl/lun_$_k" && ln -s "$_tp/lun/lun_$_k" "$_acl/lun_$_k/lun_$_k" || return 1
+        done
     done
     echo 1 > "$_tp/enable"
 }
@@ -60,7 +71,7 @@ initiator_hctl() {
     _name=$(var "PRLAB_NAME_$1")
     for _s in /sys/class/iscsi_session/session*; do
         read -r _n < "$_s/initiatorname" 2>/dev/null && [ "$_n" = "$_name" ] || continue
-        for _d in "$_s"/device/target*/*:*:*:*; do
+        for _d in "$_s"/device/target*/*:*:*:0; do  # LUN 0: the shared LU
             [ -d "$_d/scsi_generic" ] || continue
             echo "${_d##*/}"
             return 0

@@ -13,7 +13,8 @@
 
 LOOP=$CFG/loopback
 
-# initramfs side (busybox); DEV = configfs dir of the LU
+# initramfs side (busybox); DEV = configfs dir of the LU, EXTRA_DEVS those
+# of the extra LUs (LUN 1, 2, ...)
 target_setup() {
     for X in $PRLAB_LABELS; do
         _tpg=$LOOP/$(var "PRLAB_WWN_$X")/tpgt_1
@@ -21,6 +22,11 @@ target_setup() {
         var "PRLAB_NAME_$X" > "$_tpg/nexus" || return 1
         mkdir "$_tpg/lun/lun_0" || return 1
         ln -s "$DEV" "$_tpg/lun/lun_0/$PRLAB_DEV_NAME" || return 1
+        _k=0
+        for _x in $EXTRA_DEVS; do
+            _k=$((_k + 1))
+            mkdir "$_tpg/lun/lun_$_k" && ln -s "$_x" "$_tpg/lun/lun_$_k/${_x##*/}" || return 1
+        done
     done
 }
 
