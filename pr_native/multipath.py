@@ -433,30 +433,19 @@ class _Member(Record):
     relative_target_port: int | None
 
 
-def _identify(device: Device) -> tuple[str | None, int | None]:
-    identity = getattr(device, "identify")()  # noqa: B009 (another change adds it)
-    port = getattr(identity, "relative_target_port", None)
-    return identity.lu_name, port if isinstance(port, int) else None
-
-
 def _open_paths(
     node: str, name: str, timeout: float, read_only: bool
 ) -> tuple[dict[str, _Member], dict[str, Device]]:
     """Open every path (its sg node, else its disk) and check that all that
     answer INQUIRY name one logical unit.  A path that cannot be opened or
     does not answer is kept without a device: it is never sent anything."""
-    if not hasattr(Device, "identify"):
-        raise UnsupportedOperation(
-            "checking that every path is the same logical unit needs Device.identify() "
-            "(INQUIRY, VPD page 83h), which this pr_native lacks; nothing was sent",
-            device=node,
-        )
     members: dict[str, _Member] = {}
     devices: dict[str, Device] = {}
     errors: list[BaseException] = []
     try:
         for dev, (block, sg) in _slaves(name).items():
-            lu_name = port = None
+            lu_name: str | None = None
+            port: int | None = None
             try:
                 device = Device(sg or block, timeout, read_only=read_only)
             except OSError as error:
@@ -464,7 +453,8 @@ def _open_paths(
             else:
                 devices[dev] = device
                 try:
-                    lu_name, port = _identify(device)
+                    identity = device.identify()
+                    lu_name, port = identity.lu_name, identity.relative_target_port
                 except _PATH_ERRORS as error:
                     errors.append(error)
                     devices.pop(dev).close()

@@ -249,7 +249,7 @@ class Lab:
             "/dev/sg1": SimpleNamespace(lu_name=LU, relative_target_port=1),
         }
         monkeypatch.setattr(multipath, "_table_status", self.table_status)
-        monkeypatch.setattr(Device, "identify", lambda d, **_: self.identify(d), raising=False)
+        monkeypatch.setattr(Device, "identify", lambda d, **_: self.identify(d))
 
     def table_status(self, dev: str) -> list[tuple[str, str]]:
         assert dev == "254:0"
@@ -318,19 +318,15 @@ def test_is_multipath(sysfs: FakeSysfs, lab: Lab) -> None:
 
 
 def test_paths_of_different_logical_units_are_refused(lab: Lab, fake_lib: FakeLib) -> None:
-    lab.identity["/dev/sg1"] = SimpleNamespace(lu_name="naa.600140500000000000000000000000ff")
+    lab.identity["/dev/sg1"] = SimpleNamespace(
+        lu_name="naa.600140500000000000000000000000ff", relative_target_port=1
+    )
     with pytest.raises(ValueError, match="not one logical unit"):
         multipath.paths("/dev/dm-0")
-    lab.identity["/dev/sg1"] = SimpleNamespace(lu_name=None)
+    lab.identity["/dev/sg1"] = SimpleNamespace(lu_name=None, relative_target_port=1)
     with pytest.raises(ValueError, match="no logical unit name"):
         MultipathDevice("/dev/dm-0")
     assert fake_lib.calls == []
-
-
-def test_without_identify_it_fails_clearly(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(Device, "identify")
-    with pytest.raises(UnsupportedOperation, match=r"needs Device.identify\(\)"):
-        MultipathDevice("/dev/dm-0")
 
 
 def test_a_path_that_does_not_answer_is_never_sent_a_pr_out(lab: Lab, fake_lib: FakeLib) -> None:
