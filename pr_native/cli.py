@@ -747,6 +747,11 @@ _MONITORS = {
     "watch": "print reservation changes and unit attentions until interrupted",
     "exporter": "Prometheus metrics of the PR state (needs pr_native[exporter])",
 }
+# The conformance run loads the same way.
+_SELFTEST = {
+    "selftest": "DESTRUCTIVE: SPC conformance run of PR on your own LU through 2-3 of its "
+    "I_T nexuses (needs --yes; exit 4: departures)",
+}
 
 
 def _add_extra_commands(commands: Any, wanted: str | None) -> None:
@@ -755,7 +760,7 @@ def _add_extra_commands(commands: Any, wanted: str | None) -> None:
         help="sg_persist compatibility: its options, text output and exit codes",
         add_help=False,
     )
-    for name, help_text in _MONITORS.items():
+    for name, help_text in {**_MONITORS, **_SELFTEST}.items():
         if wanted in (name, None):
             from importlib import import_module
 
