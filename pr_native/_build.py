@@ -8,10 +8,16 @@ The package version (pr_native/_version.py, read as text) is compiled in as
 PR_NATIVE_VERSION, which ``pr_core_version()`` returns.  The extension uses
 the limited API (an abi3 wheel, tagged in setup.py) except on free-threaded
 CPython, where it is built for that one version.
+
+``PR_NATIVE_SANITIZE=1`` in the environment of the build adds
+AddressSanitizer and UndefinedBehaviorSanitizer (gcc or clang), for testing
+only: the module then needs the ASan runtime preloaded into the interpreter
+(scripts/test-asan does both).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import sysconfig
@@ -50,10 +56,15 @@ def _transport_source() -> str:
     return "pr_unsupported.c"
 
 
+_SANITIZE = os.environ.get("PR_NATIVE_SANITIZE") == "1" and sys.platform != "win32"
+_SANITIZERS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+
+
 def _compile_args() -> list[str]:
     if sys.platform == "win32":
         return ["/W4"]
-    return ["-std=c99", "-Wall", "-Wextra"]
+    sanitize = [*_SANITIZERS, "-fno-omit-frame-pointer", "-g"] if _SANITIZE else []
+    return ["-std=c99", "-Wall", "-Wextra", *sanitize]
 
 
 ffibuilder = FFI()
@@ -76,6 +87,7 @@ ffibuilder.set_source(
     include_dirs=[str(_CSRC)],
     define_macros=[("PR_NATIVE_VERSION", f'"{_version(_VERSION_FILE)}"')],
     extra_compile_args=_compile_args(),
+    extra_link_args=_SANITIZERS if _SANITIZE else [],
     # Free-threaded CPython has no limited API (cffi would otherwise try abi3t).
     py_limited_api=not sysconfig.get_config_var("Py_GIL_DISABLED"),
 )
