@@ -26,7 +26,9 @@ commands on different devices overlap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timezone
@@ -157,9 +159,37 @@ class Device:
 
     # -- running one command ---------------------------------------------
 
-    async def _blocking(self, call: Callable[[], _T]) -> _T:
+    async def _blocking(self, call: Callable[[], _T], out: str | None = None) -> _T:
+        """Run a blocking Device call in the pool.  Cancelled before the call
+        started, it never starts; cancelled while it runs, the wait goes on
+        (the Device stays busy) and a PR OUT (``out``: its name) then raises
+        ``OutcomeUnknown`` instead of a silent ``CancelledError``."""
+        phase = ["queued"]
+        guard = threading.Lock()
+
+        def job() -> _T | None:
+            with guard:
+                if phase[0] == "cancelled":
+                    return None
+                phase[0] = "running"
+            return call()
+
         async with self._lock:
-            return await asyncio.get_running_loop().run_in_executor(_pool(), call)
+            future = asyncio.get_running_loop().run_in_executor(_pool(), job)
+            try:
+                return await asyncio.shield(future)  # type: ignore[arg-type]
+            except asyncio.CancelledError as cancelled:
+                with guard:
+                    if phase[0] == "queued":
+                        phase[0] = "cancelled"
+                        raise
+                while not future.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.shield(future)
+                if out is None:
+                    raise
+                raise outcome_unknown(cancelled, device=self.path, command=out,
+                                      cdb=b"") from cancelled  # fmt: skip
 
     async def _run(
         self, cdb: bytes, direction: int, data: Any, length: int, timeout_ms: int
@@ -292,7 +322,7 @@ class Device:
         command = _out_name(action)
         self._device._check_out_allowed(command)
         if not self._native:
-            return await self._blocking(lambda: method(self._device, *args, **kwargs))
+            return await self._blocking(lambda: method(self._device, *args, **kwargs), command)
         timeout_ms = self._device._timeout_for(timeout)
         parameters, cdb = _out_bytes(action, fields)
         buffer = ffi.from_buffer("uint8_t[]", parameters)
@@ -301,11 +331,11 @@ class Device:
             self._result.dispatched = 0
             try:
                 rc = await self._run(cdb, lib.PR_DIR_TO_DEVICE, buffer, len(parameters), timeout_ms)
-            except asyncio.CancelledError as cancelled:
+            except BaseException as interruption:  # cancelled, or a handler's exception
                 if not self._result.dispatched:
                     raise
-                raise outcome_unknown(cancelled, device=self.path, command=command,
-                                      cdb=cdb) from cancelled  # fmt: skip
+                raise outcome_unknown(interruption, device=self.path, command=command,
+                                      cdb=cdb) from interruption  # fmt: skip
             if rc != lib.PR_OK:
                 raise_for_result(rc, self._result, device=self.path, command=command,
                                  is_out=True, read_only=self._device.read_only)  # fmt: skip

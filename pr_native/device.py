@@ -213,6 +213,9 @@ class Device:
         if rc != lib.PR_OK:
             raise _open_error(self._result.os_error, self._path)
         self._closer = weakref.finalize(self, lib.pr_close, self._device)
+        # Not at interpreter exit: a daemon thread may still be inside a
+        # command on this device (the OS closes the descriptor anyway).
+        self._closer.atexit = False
         self._multipath_paths = multipath_paths(self._path) if sys.platform == "linux" else None
 
     # -- housekeeping ------------------------------------------------------
@@ -576,6 +579,7 @@ class Device:
             request.all_target_ports = all_target_ports
             request.unregister = unregister
             self._result.dispatched = 0
+            rc: int | None = None
             try:
                 rc = lib.pr_out(
                     self._device, request, self._buffer, self._capacity, timeout_ms, self._result
@@ -585,11 +589,14 @@ class Device:
                     # A signal ended the wait; the command is still in flight.
                     # Its handler runs here (a Python-level call), then the
                     # wait goes on for the same request: nothing is resent.
+                    rc = None
                     _signal_handlers_run_here()
                     rc = lib.pr_resume(self._device, self._result)
             except BaseException as interruption:  # KeyboardInterrupt, a handler's exception
                 request.transport_ids = ffi.NULL
-                if not self._result.dispatched:
+                # Only a command still in flight has an unknown outcome; one
+                # that was never sent, or had finished, lets it through.
+                if rc is not None or not self._result.dispatched:
                     raise
                 raise outcome_unknown(
                     interruption,

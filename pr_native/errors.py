@@ -415,19 +415,50 @@ _CORE_ERRORS = {
 }
 
 
+# SCSI answers that say the command was not performed: the device refused it
+# before acting (SAM-5 5.3: RESERVATION CONFLICT, BUSY, TASK SET FULL, ACA
+# ACTIVE), or rejected a field (ILLEGAL REQUEST), reported an event first
+# (UNIT ATTENTION) or a write-protected medium (DATA PROTECT).  Any other
+# CHECK CONDITION may follow a PR OUT that took effect: LIO registers the key
+# and then answers NOT READY (or HARDWARE ERROR) when it cannot write its
+# APTPL file (target_core_pr.c, core_scsi3_update_and_write_aptpl).
+_REFUSED_STATUSES = frozenset(
+    {
+        ScsiStatus.RESERVATION_CONFLICT,
+        ScsiStatus.BUSY,
+        ScsiStatus.TASK_SET_FULL,
+        ScsiStatus.ACA_ACTIVE,
+    }
+)
+_REFUSED_SENSE_KEYS = frozenset(
+    {SenseKey.ILLEGAL_REQUEST, SenseKey.UNIT_ATTENTION, SenseKey.DATA_PROTECT}
+)
+
+
 def may_have_run(rc: int, result: Any) -> bool:
     """THE verdict for "did it reach the device", shared by every caller.
 
     A command the C core handed to the device (``result.dispatched``, set by
     the transport: sg write() accepted, SG_IO interrupted after queueing, a
     Win32 error not known to happen before dispatch) may have run unless the
-    device answered it with a SCSI status.  TASK ABORTED is such an answer,
-    but it says that the command was cut short, not that it did nothing.
+    device's answer says it was not performed: RESERVATION CONFLICT, BUSY,
+    TASK SET FULL, ACA ACTIVE, or CHECK CONDITION with current sense data of
+    ILLEGAL REQUEST, UNIT ATTENTION or DATA PROTECT.  Every other answer
+    (another sense key, deferred or missing sense, TASK ABORTED) may follow a
+    command that took effect.
     """
     if not result.dispatched or rc == lib.PR_OK:
         return False
-    if rc == lib.PR_ERR_STATUS:
-        return bool(result.scsi_status == ScsiStatus.TASK_ABORTED)
+    if rc != lib.PR_ERR_STATUS:
+        return True
+    status = result.scsi_status
+    if status in _REFUSED_STATUSES or result.host_status == _DID_NEXUS_FAILURE:
+        return False
+    if status == ScsiStatus.CHECK_CONDITION:
+        if result.sense_hidden:  # Windows storage IOCTL: ILLEGAL REQUEST (classpnp)
+            return False
+        sense = decode_sense(bytes(ffi.buffer(result.sense, result.sense_len)))
+        return sense is None or sense.deferred or sense.sense_key not in _REFUSED_SENSE_KEYS
     return True
 
 

@@ -209,3 +209,36 @@ def test_poll_and_watch_check_their_arguments() -> None:
 
     with pytest.raises(ValueError, match="interval"):
         asyncio.run(first_event())
+
+
+def test_cancelled_pr_out_on_the_executor_path_is_outcome_unknown(fake_lib: FakeLib) -> None:
+    """A blocking PR OUT that was running when its awaiter was cancelled:
+    the wait goes on, the Device stays busy, and OutcomeUnknown is raised."""
+    running, release = threading.Event(), threading.Event()
+
+    def slow(call: Any, result: Any) -> int:
+        running.set()
+        release.wait(10)
+        return 0
+
+    fake_lib.replies.append(slow)
+
+    async def main() -> BaseException:
+        dev = aio.Device("/dev/sg-fake")
+        task = asyncio.create_task(dev.clear(0xA1))
+        while not running.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.sleep(0.05)
+        assert not task.done()  # still waiting for the thread
+        release.set()
+        try:
+            await task
+        except BaseException as raised:
+            return raised
+        raise AssertionError("the cancelled PR OUT returned")
+
+    raised = asyncio.run(main())
+    assert isinstance(raised, pr.OutcomeUnknown)
+    assert isinstance(raised.__cause__, asyncio.CancelledError)
+    assert len(fake_lib.calls) == 1
