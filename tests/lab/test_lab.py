@@ -42,7 +42,7 @@ RUNS = {
     # The whole suite over tcm_loop (SAS TransportIDs), except PREEMPT AND
     # ABORT, which self-deadlocks LIO on this fabric.
     "loop": Run(
-        prlab.LabConfig(fabric="loop", initiators=3),
+        prlab.LabConfig(fabric="loop", initiators=3, extra_lus=1),
         expected_skips=frozenset(
             {
                 "test_full_status_larger_than_8_kib",
@@ -69,6 +69,7 @@ RUNS = {
         prlab.LabConfig(fabric="iscsi", initiators=3),
         expected_skips=frozenset(
             {
+                "test_nodes_of_two_logical_units_are_refused",  # the "loop" run
                 "test_full_status_larger_than_8_kib",
                 "test_commands_in_flight_are_aborted",
                 "test_poll_32_nodes",
