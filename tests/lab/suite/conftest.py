@@ -2,8 +2,9 @@
 
 The lab (tests/lab/prlab.py) exports each initiator's nodes as A_SG, A_SD,
 B_SG, ... and describes them all in the JSON file named by PRLAB_INFO.
-Every test starts from a clean logical unit: no registrations, no
-reservation, no pending unit attention on any initiator.
+Every test starts from a clean logical unit (and clean extra ones, prlab
+--extra-lus): no registrations, no reservation, no pending unit attention
+on any initiator.
 """
 
 from __future__ import annotations
@@ -102,11 +103,24 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
             process.wait()
 
 
+def reset_extra_lus(lab_info: dict[str, object]) -> None:
+    """reset_logical_unit() for each extra LU (prlab --extra-lus) too."""
+    extra = lab_info.get("extra_lus")
+    for lu in extra if isinstance(extra, list) else []:
+        nodes = [pr.Device(i["sg"], timeout=20.0) for i in lu["initiators"]]
+        try:
+            reset_logical_unit(nodes)
+        finally:
+            for dev in nodes:
+                dev.close()
+
+
 @pytest.fixture
-def devices(initiators: list[Initiator]) -> Iterator[list[pr.Device]]:
+def devices(initiators: list[Initiator], lab_info: dict[str, object]) -> Iterator[list[pr.Device]]:
     opened = [pr.Device(i.sg, timeout=20.0) for i in initiators]
     try:
         reset_logical_unit(opened)
+        reset_extra_lus(lab_info)
         yield opened
     finally:
         for dev in opened:
