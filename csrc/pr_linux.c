@@ -99,12 +99,28 @@ static void pr_sg_settle(struct pr_sg_queue *queue, int fd)
     }
 }
 
+/* One command through SG_IO, the CDB already recorded in *result. */
+static int pr_sg_io(int fd, int direction, uint8_t *data, uint32_t data_len,
+                    uint32_t timeout_ms, struct pr_result *result)
+{
+    struct sg_io_hdr io;
+
+    pr_sg_prepare(&io, result, direction, data, data_len, timeout_ms);
+    if (ioctl(fd, SG_IO, &io) < 0) {
+        result->os_error = errno;
+        /* sg orphans an interrupted request: it may still run on the device.
+         * Every other SG_IO error precedes the queueing (sg_new_write). */
+        result->dispatched = (uint8_t)(errno == EINTR);
+        return PR_ERR_OS;
+    }
+    return pr_sg_complete(&io, data_len, result);
+}
+
 int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
                int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
                struct pr_result *result)
 {
     struct pr_sg_queue *queue;
-    struct sg_io_hdr io;
     int rc = pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
     int fd;
 
@@ -116,22 +132,25 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
         struct pr_sg_request *request;
 
         pr_sg_begin(queue, fd);
-        rc = pr_sg_submit(queue, fd, direction, data, data_len, timeout_ms, result, &request);
+        rc = pr_sg_submit(queue, fd, direction, data, data_len, timeout_ms, 0, result, &request);
         if (rc != PR_OK)
             return rc;
         return pr_sg_wait(queue, fd, request, NULL, 0, result);
     }
     if (queue != NULL)
         pr_sg_settle(queue, fd);
-    pr_sg_prepare(&io, result, direction, data, data_len, timeout_ms);
-    if (ioctl(fd, SG_IO, &io) < 0) {
-        result->os_error = errno;
-        /* sg orphans an interrupted request: it may still run on the device.
-         * Every other SG_IO error precedes the queueing (sg_new_write). */
-        result->dispatched = (uint8_t)(errno == EINTR);
-        return PR_ERR_OS;
-    }
-    return pr_sg_complete(&io, data_len, result);
+    return pr_sg_io(fd, direction, data, data_len, timeout_ms, result);
+}
+
+int pr_execute_sync(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
+                    int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
+                    struct pr_result *result)
+{
+    int rc = pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
+
+    if (rc != PR_OK)
+        return rc;
+    return pr_sg_io((int)device->handle, direction, data, data_len, timeout_ms, result);
 }
 
 int pr_resume(const struct pr_device *device, struct pr_result *result)
@@ -162,8 +181,8 @@ int pr_submit(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_l
     if (queue == NULL)
         return PR_ERR_UNSUPPORTED;
     pr_sg_begin(queue, (int)device->handle);
-    rc = pr_sg_submit(queue, (int)device->handle, direction, data, data_len, timeout_ms, result,
-                      &request);
+    rc = pr_sg_submit(queue, (int)device->handle, direction, data, data_len, timeout_ms, 0,
+                      result, &request);
     if (rc == PR_OK)
         *ticket = request->pack_id;
     return rc;

@@ -307,6 +307,7 @@ struct pr_batch_command {
     uint32_t timeout_ms;
     uint8_t cdb[PR_CDB_MAX];
     uint8_t cdb_len;
+    uint8_t resuming;  /* re-issued after PR_ERR_INTERRUPTED: the same wait, the same end */
     int32_t rc;
     struct pr_result result;
 };

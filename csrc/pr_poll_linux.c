@@ -75,11 +75,12 @@ static uint32_t pr_batch_submit(struct pr_batch_command *commands, uint32_t coun
             pr_sg_begin(pr_batch_queue(command), pr_batch_fd(command));
         command->rc = pr_sg_submit(pr_batch_queue(command), pr_batch_fd(command),
                                    PR_DIR_FROM_DEVICE, NULL, command->data_len,
-                                   command->timeout_ms, &command->result, &waiting[i]);
+                                   command->timeout_ms, command->resuming, &command->result,
+                                   &waiting[i]);
         if (command->rc == PR_OK)
             ++pending;
-        else if (command->result.os_error == EDOM || command->result.os_error == EPERM)
-            synchronous[i] = 1;
+        else if (command->result.os_error == EPERM)
+            synchronous[i] = 1; /* sg_check_file_access(): SG_IO still works */
     }
     return pending;
 }
@@ -197,14 +198,19 @@ int pr_execute_batch(struct pr_batch_command *commands, uint32_t count)
         struct pr_batch_command *command = &commands[i];
 
         if (synchronous[i])
-            command->rc = pr_execute(command->device, command->cdb, command->cdb_len,
-                                     PR_DIR_FROM_DEVICE, command->data, command->data_len,
-                                     command->timeout_ms, &command->result);
+            command->rc = pr_execute_sync(command->device, command->cdb, command->cdb_len,
+                                          PR_DIR_FROM_DEVICE, command->data,
+                                          command->data_len, command->timeout_ms,
+                                          &command->result);
     }
     while (pending > 0) {
         int wait_ms, ready;
-        nfds_t n;
+        nfds_t n = pr_batch_pollfds(commands, count, waiting, fds);
 
+        /* What has come back already counts, however late this loop runs
+         * (a slow synchronous entry, the process stopped and continued). */
+        for (i = 0; i < n && pending > 0; ++i)
+            pending -= pr_batch_collect(commands, count, waiting, fds[i].fd, 0);
         pending -= pr_batch_expire(commands, count, waiting, &wait_ms);
         if (pending == 0)
             break;

@@ -40,6 +40,7 @@ struct pr_sg_request {
     uint8_t state;
     uint8_t direction;
     uint8_t cdb_len;
+    uint8_t takeable; /* a data-in request no data-out command has overtaken */
     uint8_t cdb[PR_CDB_MAX];
     uint32_t data_len;
     uint32_t capacity;
@@ -60,16 +61,23 @@ struct pr_sg_queue {
 
 uint64_t pr_sg_now_ms(void);
 
+/* pr_execute() through SG_IO, leaving the device's sg queue alone (the batch
+ * has requests of its own in flight there). */
+int pr_execute_sync(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
+                    int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
+                    struct pr_result *result);
+
 /* Start an operation on the device (its caller holds it alone): every request
  * still waited for is abandoned, and the completed ones are discarded. */
 void pr_sg_begin(struct pr_sg_queue *queue, int fd);
 
 /* Submit one command, or (data-in only) take over an abandoned request with
- * the same CDB, so that re-issued reads never pile up in the driver.  On
+ * the same CDB, so that re-issued reads never pile up in the driver
+ * (``resuming``: the re-issue after a signal keeps the request's deadline).  On
  * success *request is PR_SG_WAITING and result->dispatched is 1; on failure
  * result->os_error holds write()'s errno and nothing was queued. */
 int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t *data,
-                 uint32_t data_len, uint32_t timeout_ms, struct pr_result *result,
+                 uint32_t data_len, uint32_t timeout_ms, int resuming, struct pr_result *result,
                  struct pr_sg_request **request);
 
 /* Read every completed request of fd without blocking (each becomes

@@ -67,15 +67,19 @@ int pr_sg_collect(struct pr_sg_queue *queue, int fd)
     for (;;) {
         struct sg_io_hdr io;
         struct pr_sg_request *request;
+        ssize_t got;
 
         memset(&io, 0, sizeof(io));
         io.interface_id = 'S';
         /* pack_id -1 with SG_SET_FORCE_PACK_ID off: any completed request. */
-        if (read(fd, &io, sizeof(io)) < 0) {
+        got = read(fd, &io, sizeof(io));
+        if (got < 0) {
             if (errno == EINTR)
                 continue;
             return errno == EAGAIN ? 0 : errno;
         }
+        if ((size_t)got != sizeof(io))
+            return EIO; /* not an sg v3 answer: the node is not what it was */
         request = pr_sg_find(queue, io.pack_id);
         if (request == NULL)
             continue; /* not submitted through this queue */
@@ -119,7 +123,7 @@ static struct pr_sg_request *pr_sg_take_over(struct pr_sg_queue *queue,
     for (i = 0; i < PR_SG_QUEUE_MAX; ++i) {
         struct pr_sg_request *request = &queue->requests[i];
 
-        if (request->state == PR_SG_ABANDONED && request->direction == PR_DIR_FROM_DEVICE &&
+        if (request->state == PR_SG_ABANDONED && request->takeable &&
             request->data_len == data_len && request->cdb_len == result->cdb_len &&
             memcmp(request->cdb, result->cdb, result->cdb_len) == 0)
             return request;
@@ -138,7 +142,7 @@ static struct pr_sg_request *pr_sg_free_slot(struct pr_sg_queue *queue)
 }
 
 int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t *data,
-                 uint32_t data_len, uint32_t timeout_ms, struct pr_result *result,
+                 uint32_t data_len, uint32_t timeout_ms, int resuming, struct pr_result *result,
                  struct pr_sg_request **request)
 {
     struct pr_sg_request *slot = NULL;
@@ -149,10 +153,12 @@ int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t
     if (direction == PR_DIR_FROM_DEVICE)
         slot = pr_sg_take_over(queue, result, data_len);
     if (slot != NULL) {
-        /* The new command's own wait: as long as it would have waited for a
-         * request of its own (the transport holds both alike). */
+        /* Re-issued after a signal, it is the same wait, with the same end;
+         * a new command waits as long as it would for a request of its own
+         * (the transport holds both alike). */
         slot->state = PR_SG_WAITING;
-        slot->deadline_ms = pr_sg_deadline(timeout_ms);
+        if (!resuming)
+            slot->deadline_ms = pr_sg_deadline(timeout_ms);
         result->dispatched = 1;
         *request = slot;
         return PR_OK;
@@ -172,8 +178,16 @@ int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t
         slot->data = grown;
         slot->capacity = data_len;
     }
-    if (direction == PR_DIR_TO_DEVICE && data_len > 0)
-        memcpy(slot->data, data, data_len);
+    if (direction == PR_DIR_TO_DEVICE) {
+        uint32_t i;
+
+        /* SCSI orders nothing between tasks: a read issued before this
+         * command must not answer for one issued after it. */
+        for (i = 0; i < PR_SG_QUEUE_MAX; ++i)
+            queue->requests[i].takeable = 0;
+        if (data_len > 0)
+            memcpy(slot->data, data, data_len);
+    }
     pr_sg_prepare(&io, result, direction, slot->data, data_len, timeout_ms);
     io.sbp = slot->sense;
     queue->last_pack_id = queue->last_pack_id >= INT_MAX - 1 ? 1 : queue->last_pack_id + 1;
@@ -188,6 +202,7 @@ int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t
     slot->pack_id = io.pack_id;
     slot->state = PR_SG_WAITING;
     slot->direction = (uint8_t)direction;
+    slot->takeable = (uint8_t)(direction == PR_DIR_FROM_DEVICE);
     slot->cdb_len = result->cdb_len;
     memcpy(slot->cdb, result->cdb, result->cdb_len);
     slot->data_len = data_len;
@@ -203,7 +218,7 @@ int pr_sg_finish(struct pr_sg_request *request, uint8_t *data, uint32_t data_len
     int rc = pr_sg_complete(&request->io, request->data_len, result);
 
     memcpy(result->sense, request->sense, result->sense_len);
-    if (request->direction == PR_DIR_FROM_DEVICE && data != NULL) {
+    if (request->direction == PR_DIR_FROM_DEVICE && data != NULL && data_len > 0) {
         if (result->transferred > data_len)
             result->transferred = data_len;
         memcpy(data, request->data, result->transferred);

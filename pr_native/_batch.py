@@ -51,28 +51,33 @@ def pr_in_command(device: Device, action: PRInAction, allocation: int) -> Comman
     return Command(device, _cdb.pr_in_cdb(action, allocation), allocation, name)
 
 
-def execute(commands: Sequence[Command], timeout_ms: int) -> list[Outcome]:
+def execute(
+    commands: Sequence[Command], timeout_ms: int, *, resuming: bool = False
+) -> list[Outcome]:
     """Run every command (concurrently where the platform can) and return one
     Outcome per command, in order.  Never raises for a failed command: its
     exception (as ``Device`` would raise it) is in ``Outcome.error``.
 
     A command whose wait a signal ended is issued again once the signal's
     handler has run (``_prin.interrupted``); the C core then takes the request
-    still in flight over instead of queueing another."""
+    still in flight over instead of queueing another, and keeps its deadline
+    (``resuming``: these commands re-issue interrupted ones already)."""
     outcomes: list[Outcome | None] = [None] * len(commands)
     todo = list(range(len(commands)))
     while todo:
         again = []
-        for i, rc, result, data in _run([commands[i] for i in todo], timeout_ms):
+        for i, rc, result, data in _run([commands[i] for i in todo], timeout_ms, resuming):
             if _prin.interrupted(rc, result):
                 again.append(todo[i])
             else:
                 outcomes[todo[i]] = _outcome(rc, result, data, commands[todo[i]])
-        todo = again
+        todo, resuming = again, True  # the same waits, with the same deadlines
     return [o for o in outcomes if o is not None]
 
 
-def _run(commands: Sequence[Command], timeout_ms: int) -> list[tuple[int, int, Any, Any]]:
+def _run(
+    commands: Sequence[Command], timeout_ms: int, resuming: bool = False
+) -> list[tuple[int, int, Any, Any]]:
     """One pr_execute_batch() call: (index, rc, result, buffer) per command."""
     if not commands:
         return []
@@ -90,6 +95,7 @@ def _run(commands: Sequence[Command], timeout_ms: int) -> list[tuple[int, int, A
             entry.timeout_ms = timeout_ms
             entry.cdb[0 : len(command.cdb)] = command.cdb
             entry.cdb_len = len(command.cdb)
+            entry.resuming = resuming
         rc = lib.pr_execute_batch(batch, len(commands))
     if rc != lib.PR_OK:
         raise ValueError("the C core rejected the batch")

@@ -12,6 +12,7 @@ import os
 import stat
 import sys
 import threading
+import time
 import weakref
 
 from . import _decode, _prin, _validate
@@ -21,6 +22,7 @@ from ._native import ffi, lib
 from ._record import TYPE_CHECKING
 from .constants import PRInAction, PROutAction, ReservationType, Scope
 from .errors import (
+    CommandTimeout,
     UnsupportedOperation,
     UnsupportedPlatform,
     outcome_unknown,
@@ -330,6 +332,7 @@ class Device:
         response's bytes stay in ``_response`` when ``_keep_response`` is set.
         ``rc`` is the outcome of a first command already issued."""
         self._check_open()
+        interrupted_since = 0.0
         while True:
             first = issue(timeout_ms) if rc is None else rc
             rc = None
@@ -351,7 +354,18 @@ class Device:
                         command=_in_name(action),
                     )
                 )
-            elif not _prin.interrupted(first, self._result):
+            elif _prin.interrupted(first, self._result):
+                # Re-issued after each signal, but not past the command's own
+                # timeout: a stream of signals must not make the wait endless.
+                now = time.monotonic()
+                interrupted_since = interrupted_since or now
+                if now - interrupted_since > (timeout_ms + lib.PR_WAIT_MARGIN_MS) / 1000:
+                    raise CommandTimeout(
+                        "signals kept interrupting the command past its timeout",
+                        device=self._path,
+                        command=_in_name(action),
+                    )
+            else:
                 raise_for_result(
                     first,
                     self._result,

@@ -208,7 +208,9 @@ class Poller:
             _batch.pr_in_command(self._device(i), action, allocation)
             for i, action, allocation in todo
         ]
-        outcomes = _batch.execute(commands, self._timeout_ms)
+        # Re-reads (another allocation: a new command) and re-issues after a
+        # signal (the same command: its request taken over, deadline kept).
+        outcomes = _batch.execute(commands, self._timeout_ms, resuming=True)
         again = []
         for (i, action, allocation), outcome in zip(todo, outcomes):
             got = data[i]
