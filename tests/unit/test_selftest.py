@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -654,6 +656,30 @@ def test_text_report(lab: LabLib, capsys: pytest.CaptureFixture[str]) -> None:
     assert "keys it uses: 0x70727374000000a1 (A)" in out
     assert "pass    prin.service-actions" in out
     assert "exit status 0: every check passed" in out
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "selftest.md"
+
+
+@pytest.mark.skipif(not DOC.is_file(), reason="the tests were copied without the source tree")
+def test_the_documentation_lists_every_check_and_exit_status() -> None:
+    """docs/selftest.md: each check (`reserve.we`, `.ea`, ... and
+    `reserve.holder-unregisters-we`, `-ea`, ... name a type's family) and
+    every exit status."""
+    text = DOC.read_text("utf-8")
+    documented, stem = set(), ""
+    for token in re.findall(r"`([a-z][a-z.-]*|[.-][a-z-]+)`", text):
+        if token.startswith("."):
+            token = stem.split(".")[0] + token
+        elif token.startswith("-"):
+            token = stem.rsplit("-", 1)[0] + token
+        else:
+            stem = token
+        documented.add(token)
+    assert {spec.id for spec in selftest.SPECS} <= documented
+    assert f"{len(selftest.SPECS)} checks" in text
+    for status in selftest.Status:
+        assert f"| {int(status)} |" in text
 
 
 def test_reading_keys_does_not_load_the_selftest() -> None:
