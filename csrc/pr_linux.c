@@ -100,17 +100,20 @@ static void pr_sg_settle(struct pr_sg_queue *queue, int fd)
 }
 
 /* One command through SG_IO, the CDB already recorded in *result. */
-static int pr_sg_io(int fd, int direction, uint8_t *data, uint32_t data_len,
-                    uint32_t timeout_ms, struct pr_result *result)
+static int pr_sg_io(const struct pr_device *device, int direction, uint8_t *data,
+                    uint32_t data_len, uint32_t timeout_ms, struct pr_result *result)
 {
     struct sg_io_hdr io;
 
     pr_sg_prepare(&io, result, direction, data, data_len, timeout_ms);
-    if (ioctl(fd, SG_IO, &io) < 0) {
+    if (ioctl((int)device->handle, SG_IO, &io) < 0) {
         result->os_error = errno;
-        /* sg orphans an interrupted request: it may still run on the device.
-         * Every other SG_IO error precedes the queueing (sg_new_write). */
-        result->dispatched = (uint8_t)(errno == EINTR);
+        /* sg orphans an interrupted request, which may still run on the
+         * device; every other SG_IO error of sg precedes the queueing
+         * (sg_new_write).  On st an EINTR comes from st_ioctl's
+         * mutex_lock_interruptible, before anything is sent; sd waits
+         * uninterruptibly (blk_execute_rq). */
+        result->dispatched = (uint8_t)(errno == EINTR && (device->flags & PR_DEVICE_SG_ASYNC));
         return PR_ERR_OS;
     }
     return pr_sg_complete(&io, data_len, result);
@@ -139,7 +142,7 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
     }
     if (queue != NULL)
         pr_sg_settle(queue, fd);
-    return pr_sg_io(fd, direction, data, data_len, timeout_ms, result);
+    return pr_sg_io(device, direction, data, data_len, timeout_ms, result);
 }
 
 int pr_execute_sync(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_len,
@@ -150,7 +153,7 @@ int pr_execute_sync(const struct pr_device *device, const uint8_t *cdb, uint32_t
 
     if (rc != PR_OK)
         return rc;
-    return pr_sg_io((int)device->handle, direction, data, data_len, timeout_ms, result);
+    return pr_sg_io(device, direction, data, data_len, timeout_ms, result);
 }
 
 int pr_resume(const struct pr_device *device, struct pr_result *result)
