@@ -131,11 +131,18 @@ def test_reserve_conflicts(a: pr.Device, b: pr.Device, c: pr.Device) -> None:
     An unregistered nexus gets RESERVATION CONFLICT from SPC-4 5.14.10, but
     while no reservation is held LIO answers CHECK CONDITION 02/08/00 LOGICAL
     UNIT COMMUNICATION FAILURE ("Unable to locate PR_REGISTERED *pr_reg for
-    RESERVE" in core_scsi3_pro_reserve)."""
-    with pytest.raises(pr.NotReady) as info:
+    RESERVE" in core_scsi3_pro_reserve).  NOT READY can also follow a PR OUT
+    that took effect (LIO's APTPL write failure), so pr_native reports it as
+    OutcomeUnknown, with the NOT READY as its cause; the state shows nothing
+    changed."""
+    generation = c.read_keys().generation
+    with pytest.raises(pr.OutcomeUnknown) as info:
         c.reserve(KEY_A, T.EXCLUSIVE_ACCESS)
-    assert info.value.sense is not None
-    assert (info.value.sense.asc, info.value.sense.ascq) == (0x08, 0x00)
+    cause = info.value.__cause__
+    assert isinstance(cause, pr.NotReady) and cause.sense is not None
+    assert (cause.sense.asc, cause.sense.ascq) == (0x08, 0x00)
+    assert c.read_reservation().reservation is None
+    assert c.read_keys().generation == generation
     a.register(KEY_A)
     b.register(KEY_B)
     a.reserve(KEY_A, T.EXCLUSIVE_ACCESS)
