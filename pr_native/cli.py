@@ -513,6 +513,17 @@ def _run_paths(args: argparse.Namespace, out: Output) -> int:
 
 def _hint(request: OutRequest, error: PRError, device: Device) -> str | None:
     """A line for the refusals people meet most, or None."""
+    sense = error.sense
+    if (
+        request.action == PROutAction.RESERVE
+        and sense is not None
+        and (sense.asc, sense.ascq) == (8, 0)
+    ):
+        # LIO answers a RESERVE from an unregistered I_T nexus with 02/08/00.
+        return (
+            f"is this initiator registered? {_registered_keys(device)} (LIO answers an "
+            "unregistered RESERVE with this NOT READY; read-reservation shows it did not run)"
+        )
     if isinstance(error, OutcomeUnknown):
         return "the command may have run: read the state (read-full-status) before acting"
     if isinstance(error, PartialRegistration):
@@ -531,10 +542,6 @@ def _hint(request: OutRequest, error: PRError, device: Device) -> str | None:
             "is this initiator registered with that --key (another initiator's key does "
             f"not count: keys belong to I_T nexuses)? {_registered_keys(device)}"
         )
-    sense = error.sense
-    if request.action == a.RESERVE and sense is not None and (sense.asc, sense.ascq) == (8, 0):
-        # LIO answers a RESERVE from an unregistered I_T nexus with 02/08/00.
-        return f"is this initiator registered? {_registered_keys(device)}"
     return None
 
 
