@@ -15,9 +15,10 @@ names the SPC clause it holds the device to.
 Destructive by nature, careful by design:
 
 - nothing is sent before the nodes are shown to be one logical unit
-  (``Device.identify()``'s ``lu_name``), and the run is refused (nothing
-  changed) for nodes of different logical units, one node given twice, or
-  one I_T nexus given through two nodes (its second REGISTER conflicts);
+  (``Device.identify()``'s ``lu_name``); the run is refused, the logical
+  unit left as it was, for nodes of different logical units, one node given
+  twice, or one I_T nexus given through two nodes (the first registrations
+  show it: the second node's REGISTER conflicts);
 - it refuses to start while the logical unit has any registration or
   reservation, and reports what it found; ``--force`` starts anyway and the
   first reset (REGISTER AND IGNORE EXISTING KEY + CLEAR) removes them;
@@ -462,7 +463,7 @@ class _Run:
         )
         self.write_probes = write_probes
         self.abort_hazard = abort_hazard
-        self.block: _Block | bool | None = False  # False: not read yet
+        self.block: _Block | str | None = None  # str: why there is none; None: not read yet
         self.seen: dict[str, list[UnitAttentionCondition | None]] = {n.label: [] for n in nexuses}
         self.sent = False  # a PR OUT went out: the clean-up must run
         self.raw_cdb = b""  # the latest CDB sent by raw()
@@ -590,7 +591,13 @@ class _Run:
 
     def reserve(self, n: _Nexus, kind: ReservationType) -> None:
         what = f"{n.label}: RESERVE {_SHORT[kind]}"
-        self.out(n, what, lambda d: d.reserve(n.key, kind))
+        try:
+            self.out(n, what, lambda d: d.reserve(n.key, kind))
+        except _Departure as departure:
+            # Without a type mask (TMV=0) an unsupported type is no departure.
+            if self.caps.type_mask_valid or not isinstance(departure.error, IllegalRequest):
+                raise
+            raise _NotApplicable(f"{_SHORT[kind]} refused, and TMV=0 gives no type mask") from None
 
     def unregistered(self) -> _Nexus:
         """The nexus that stays unregistered: C, else B (before it registers)."""
@@ -806,7 +813,7 @@ def _be(data: bytes, offset: int, size: int) -> int:
 def _prin_lengths(s: _Run) -> None:
     """ADDITIONAL LENGTH and LENGTH match the data of every PR IN service action."""
     s.register(s.a, s.b)
-    kind = T.WRITE_EXCLUSIVE if T.WRITE_EXCLUSIVE in s.types else s.types[0]
+    kind = _first(s, (T.WRITE_EXCLUSIVE, *_ALL_TYPES))
     s.reserve(s.a, kind)
     a = s.a
     read = {
@@ -856,7 +863,7 @@ def _prin_lengths(s: _Run) -> None:
 def _prin_allocation_header(s: _Run) -> None:
     """ALLOCATION LENGTH 8 returns the header, ADDITIONAL LENGTH unaltered."""
     s.register(s.a)
-    kind = T.WRITE_EXCLUSIVE if T.WRITE_EXCLUSIVE in s.types else s.types[0]
+    kind = _first(s, (T.WRITE_EXCLUSIVE, *_ALL_TYPES))
     s.reserve(s.a, kind)
     for action, name in (
         (PRInAction.READ_KEYS, "READ KEYS"),
@@ -878,7 +885,7 @@ def _prin_allocation_header(s: _Run) -> None:
 def _prin_allocation_partial(s: _Run) -> None:
     """A truncated response is the first ALLOCATION LENGTH bytes of the whole one."""
     s.register(s.a)
-    kind = T.WRITE_EXCLUSIVE if T.WRITE_EXCLUSIVE in s.types else s.types[0]
+    kind = _first(s, (T.WRITE_EXCLUSIVE, *_ALL_TYPES))
     s.reserve(s.a, kind)
     for action, name in (
         (PRInAction.READ_KEYS, "READ KEYS"),
@@ -1036,7 +1043,7 @@ def _prin_allow_commands(s: _Run) -> None:
 def _prin_full_status(s: _Run) -> None:
     """READ FULL STATUS lists what READ KEYS lists, one nexus each, and the holder."""
     s.register(*s.nexuses)
-    kind = T.WRITE_EXCLUSIVE if T.WRITE_EXCLUSIVE in s.types else s.types[0]
+    kind = _first(s, (T.WRITE_EXCLUSIVE, *_ALL_TYPES))
     s.reserve(s.a, kind)
     status = s.full_status()
     generation, keys = s.keys()
@@ -1217,7 +1224,7 @@ def _register_generation(s: _Run) -> None:
     """Which commands advance PRgeneration."""
     s.register(s.a, s.b)
     g, _ = s.keys()
-    kind = T.WRITE_EXCLUSIVE if T.WRITE_EXCLUSIVE in s.types else s.types[0]
+    kind = _first(s, (T.WRITE_EXCLUSIVE, *_ALL_TYPES))
     s.reserve(s.a, kind)
     s.out(s.a, f"A: RELEASE {_SHORT[kind]}", lambda d: d.release(s.a.key, kind))
     s.full_status()
@@ -1590,14 +1597,14 @@ _ACCESS = {
 def _block(s: _Run) -> _Block:
     """The block the probes read (LBA 1, LBA 0 on a one-block unit), as A
     reads it before any reservation; the write probes write it back."""
-    if s.block is False:
-        s.block = None
+    if s.block is None:
+        s.block = "no block access to probe (READ CAPACITY(10) refused or unusable)"
         try:
             capacity = s._retry(
                 s.a, lambda d: execute(d, _READ_CAPACITY_10, data_in=8, command="READ CAPACITY(10)")
             )
         except CheckCondition:
-            raise _NotApplicable("READ CAPACITY(10) refused: no block access to probe") from None
+            capacity = b""
         if len(capacity) == 8 and 0 < _be(capacity, 4, 4) <= 1 << 20:
             lba = 1 if _be(capacity, 0, 4) >= 1 else 0
             size = _be(capacity, 4, 4)
@@ -1605,8 +1612,8 @@ def _block(s: _Run) -> _Block:
                 s.a, lambda d: execute(d, _rw10(0x28, lba), data_in=size, command="READ(10)")
             )
             s.block = _Block(lba, data)
-    if not isinstance(s.block, _Block):
-        raise _NotApplicable("no block access to probe (READ CAPACITY(10))")
+    if isinstance(s.block, str):
+        raise _NotApplicable(s.block)
     return s.block
 
 
@@ -2083,6 +2090,24 @@ def _abort_hazard(paths: Sequence[str]) -> str | None:
     return None
 
 
+def _capabilities(a: _Nexus) -> Capabilities:
+    """REPORT CAPABILITIES through A (a unit attention first is consumed);
+    a logical unit that refuses it has no persistent reservations to check."""
+    for _ in range(16):
+        try:
+            return a.device.report_capabilities()
+        except UnitAttention:
+            continue
+        except PRError as error:
+            if not _answered(error):
+                raise
+            raise SelftestRefused(
+                f"{a.path}: REPORT CAPABILITIES fails ({_answer(error)}): the logical unit "
+                "has no persistent reservations to check"
+            ) from None
+    raise SelftestRefused(f"{a.path}: unit attentions do not stop")
+
+
 def _logical_unit(nexuses: list[_Nexus]) -> LogicalUnit | None:
     """INQUIRY through every node (it changes nothing); nodes whose
     ``lu_name`` differ are refused."""
@@ -2352,17 +2377,7 @@ def run(
                 )
         nexuses = [_Nexus(label, path, d) for label, path, d in zip(_LABELS, nodes, devices)]
         unit = _logical_unit(nexuses)
-        probe = _Run(
-            nexuses,
-            Capabilities(False, False, False, False, False, False, 0, False, 0, frozenset()),
-            write_probes=write_probes,
-            abort_hazard=None,
-        )
-        for n in nexuses:
-            probe._retry(n, lambda d: d.test_unit_ready())
-        capabilities = probe._read(
-            probe.a, "REPORT CAPABILITIES", lambda d: d.report_capabilities()
-        )
+        capabilities = _capabilities(nexuses[0])
         s = _Run(
             nexuses, capabilities, write_probes=write_probes, abort_hazard=_abort_hazard(nodes)
         )
@@ -2399,8 +2414,8 @@ def _checks(
     try:
         if plan.found is not None:
             s.sent = True
-            _ignore_existing(s.a.device, s.a.key)
-            s.a.device.clear(s.a.key)
+            s._retry(s.a, _ignoring(s.a.key))
+            s._retry(s.a, methodcaller("clear", s.a.key))
         _probe_nexuses(s)
         for spec in SPECS:
             if spec.group not in plan.groups:

@@ -61,6 +61,7 @@ class LogicalUnit:
         # Departures a test asks for.
         self.release_wrong_type_conflicts = False
         self.unregistered_not_ready = False  # LIO's 02/08/00 with no reservation held
+        self.persistent_reservations = True  # False: PR IN/OUT are unknown opcodes
 
     # -- helpers --
 
@@ -273,6 +274,8 @@ class LabLib(FakeLib):
         if pending is not None:
             return fail(lib.PR_ERR_STATUS, status=2, sense=_sense(6, *pending))(call, result)
         try:
+            if not lu.persistent_reservations and (call.name != "pr_test_unit_ready"):
+                raise Refusal((5, 0x20, 0))
             return self._execute(lu, nexus, call)(call, result)
         except Refusal as refusal:
             if refusal.status == CONFLICT:
@@ -467,6 +470,15 @@ def test_force_removes_what_it_found_and_leaves_the_logical_unit_clean(
     assert report.exit_status == selftest.Status.CONFORMANT
     assert lu.keys == {} and lu.type is None
     assert lu.attentions["D"] == [(0x2A, 0x03)]  # its registration went with the first CLEAR
+
+
+def test_refuses_a_logical_unit_without_persistent_reservations(
+    lab: LabLib, lu: LogicalUnit
+) -> None:
+    lu.persistent_reservations = False
+    with pytest.raises(selftest.SelftestRefused, match="INVALID COMMAND OPERATION CODE"):
+        selftest.run(ABC)
+    assert pr_outs(lab) == []
 
 
 def test_refuses_nodes_of_different_logical_units(lab: LabLib) -> None:
