@@ -57,7 +57,7 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-Werror",
             # driver.c tells memcheck what the sg driver's read() writes
             "-Wl,--wrap=read",
-            "-DPR_NATIVE_VERSION=\"valgrind\"",
+            '-DPR_NATIVE_VERSION="valgrind"',
             "-I",
             str(CSRC),
             str(Path(__file__).with_name("driver.c")),
