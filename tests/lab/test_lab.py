@@ -44,6 +44,8 @@ RUNS = {
     # another logical unit has another lu_name.
     "loop": Run(
         prlab.LabConfig(fabric="loop", initiators=3, extra_lus=1),
+        # and valgrind's memcheck on the C core (tests/valgrind)
+        selection=("tests/lab/suite", "tests/valgrind/test_valgrind.py"),
         expected_skips=frozenset(
             {
                 "test_full_status_larger_than_8_kib",
@@ -72,6 +74,9 @@ RUNS = {
             {
                 "test_another_logical_unit_has_another_lu_name",  # the "loop" run
                 "test_nodes_of_two_logical_units_are_refused",  # the "loop" run
+                # tests/lab/suite/test_bad_input.py: the "loop" run
+                "test_bad_input_reaches_nothing",
+                "test_the_counter_counts",
                 "test_full_status_larger_than_8_kib",
                 "test_commands_in_flight_are_aborted",
                 "test_poll_32_nodes",
