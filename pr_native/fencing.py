@@ -79,6 +79,7 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from enum import Enum
 
 from . import _validate
@@ -99,7 +100,7 @@ from .results import FullStatus, Registrant, Reservation
 from .transport_id import FCPTransportID, ISCSITransportID, TransportID
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Sequence
+    from collections.abc import Callable
     from types import ModuleType
     from typing import Any
 
@@ -1110,7 +1111,7 @@ def _multipath_members(node: str, disks: tuple[str, ...]) -> list[_Path]:
     return [_Path(disk, _sg_node(disk), None, owned=True) for disk in disks]
 
 
-def _checked_lu(expect_lu: str | Collection[str] | None) -> frozenset[str] | None:
+def _checked_lu(expect_lu: str | Iterable[str] | None) -> frozenset[str] | None:
     if expect_lu is None:
         return None
     names = [expect_lu] if isinstance(expect_lu, str) else list(expect_lu)
@@ -1140,8 +1141,7 @@ def _run(operation: _Operation, devices: Iterable[object]) -> Report:
         operation.ports.extend(_host_ports())
         for worker in workers:
             for path in worker.paths:
-                if path.port is None:
-                    path.port = _path_port(path.node)
+                path.port = _path_port(path.node) or path.port  # with the ISID, when iSCSI
                 if path.port is not None:
                     operation.add_port(path.port)
         _together(workers, lambda w: w.run(w.prepare), operation)
@@ -1201,7 +1201,7 @@ def unfence(
     *,
     aptpl: bool = False,
     after_fenced: bool = False,
-    expect_lu: str | Collection[str] | None = None,
+    expect_lu: str | Iterable[str] | None = None,
     timeout: float = 30.0,
 ) -> Report:
     """Let this host in: register ``key`` through every path of every device
@@ -1230,7 +1230,7 @@ def fence(
     abort: bool = True,
     *,
     type: ReservationType = WERO,
-    expect_lu: str | Collection[str] | None = None,
+    expect_lu: str | Iterable[str] | None = None,
     timeout: float = 30.0,
 ) -> Report:
     """Shut the holder of ``victim_key`` out: PREEMPT AND ABORT (``abort``,
@@ -1264,7 +1264,7 @@ def status(
     key: int | bytes,
     *,
     read_only: bool = False,
-    expect_lu: str | Collection[str] | None = None,
+    expect_lu: str | Iterable[str] | None = None,
     timeout: float = 30.0,
 ) -> Report:
     """Whether ``key`` is registered through every path of every device

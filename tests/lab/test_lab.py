@@ -26,6 +26,14 @@ class Run:
     expected_skips: frozenset[str] = field(default_factory=frozenset)
 
 
+# tests/lab/suite/test_fencing.py: the "iscsi-fencing" run
+FENCING_ONLY = (
+    "test_differential_against_fence_scsi",
+    "test_every_action_twice_sends_no_pr_out_the_second_time",
+    "test_preempt_and_abort_stopped_mid_command_ends_verified",
+    "test_stale_nexus_is_removed_after_a_new_login",
+)
+
 # tests/lab/suite/test_multipath.py beyond two paths (the "loop-multipath"
 # run); the other runs register through a two-path node only.
 MULTIPATH_ONLY = (
@@ -64,6 +72,7 @@ RUNS = {
                 "test_many_devices_awaited_from_one_thread",
                 "test_cancelled_pr_out_in_flight_is_outcome_unknown_and_ran_once",
                 *MULTIPATH_ONLY,
+                *FENCING_ONLY,
             }
         ),
     ),
@@ -91,6 +100,7 @@ RUNS = {
                 "test_many_devices_awaited_from_one_thread",
                 "test_cancelled_pr_out_in_flight_is_outcome_unknown_and_ran_once",
                 *MULTIPATH_ONLY,
+                *FENCING_ONLY,
             }
         ),
     ),
@@ -123,6 +133,13 @@ RUNS = {
             "tests/lab/suite/test_aio.py::"
             "test_cancelled_pr_out_in_flight_is_outcome_unknown_and_ran_once",
         ),
+    ),
+    # fence_pr_native against fence_scsi (whose off is PREEMPT AND ABORT, so
+    # over iSCSI) on one LU and on three, idempotence, a new ISID, and a
+    # PREEMPT AND ABORT stopped or interrupted mid-command on a netem delay.
+    "iscsi-fencing": Run(
+        prlab.LabConfig(fabric="iscsi", initiators=3, extra_lus=2, env={"PRLAB_FENCING": "1"}),
+        selection=("tests/lab/suite/test_fencing.py",),
     ),
     # dm-multipath built with dmsetup over 2 and 4 of the initiators' disks of
     # the one LU (no multipathd), the fifth initiator another host.
