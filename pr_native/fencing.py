@@ -1072,23 +1072,15 @@ def _state(full: FullStatus) -> State:
 # -- arguments and devices ----------------------------------------------------
 
 
-def _device_paths(item: object, index: int) -> tuple[str, list[_Path]]:
-    """The name of ``devices[index]`` and its paths (not opened yet)."""
+def _device_paths(item: str | Device) -> tuple[str, list[_Path]]:
+    """The name of a device and its paths (not opened yet)."""
+    given = item if isinstance(item, str) else item.path
+    expanded = multipath_paths(given) if sys.platform == "linux" else None
+    if expanded is not None:
+        return given, _multipath_members(given, expanded)
     if isinstance(item, Device):
-        given = item.path
-        expanded = multipath_paths(given) if sys.platform == "linux" else None
-        if expanded is None:
-            return given, [_Path(given, given, item, owned=False)]
-    elif isinstance(item, (str, os.PathLike)):
-        given = os.fspath(item)
-        if not isinstance(given, str) or not given or "\0" in given:
-            raise ValueError(f"devices[{index}] must be a non-empty device path, got {item!r}")
-        expanded = multipath_paths(given) if sys.platform == "linux" else None
-        if expanded is None:
-            return given, [_Path(given, _sg_node(given), None, owned=True)]
-    else:
-        raise TypeError(f"devices[{index}] must be a path or a Device, not {type(item).__name__}")
-    return given, _multipath_members(given, expanded)
+        return given, [_Path(given, given, item, owned=False)]
+    return given, [_Path(given, _sg_node(given), None, owned=True)]
 
 
 def _multipath_members(node: str, disks: tuple[str, ...]) -> list[_Path]:
@@ -1122,21 +1114,38 @@ def _checked_lu(expect_lu: str | Iterable[str] | None) -> frozenset[str] | None:
     return frozenset(n.lower() for n in names)
 
 
-def _checked_devices(devices: object) -> list[object]:
+def _checked_devices(devices: object) -> list[str | Device]:
+    """Paths (a ``MultipathDevice`` stands for its node) and Devices, checked
+    before anything is opened or sent."""
     if isinstance(devices, (str, bytes, Device, os.PathLike)) or not isinstance(
         devices, (list, tuple)
     ):
         raise TypeError("devices must be a list or tuple of paths or Devices")
     if not devices:
         raise ValueError("devices must name at least one device")
-    return list(devices)
+    multipath = _multipath()
+    node_type = getattr(multipath, "MultipathDevice", None)
+    checked: list[str | Device] = []
+    for i, item in enumerate(devices):
+        if isinstance(item, Device):
+            checked.append(item)
+            continue
+        if node_type is not None and isinstance(item, node_type):
+            item = item.path
+        path = os.fspath(item) if isinstance(item, (str, os.PathLike)) else None
+        if path is None:
+            raise TypeError(f"devices[{i}] must be a path or a Device, not {type(item).__name__}")
+        if not isinstance(path, str) or not path or "\0" in path:
+            raise ValueError(f"devices[{i}] must be a non-empty device path, got {item!r}")
+        checked.append(path)
+    return checked
 
 
-def _run(operation: _Operation, devices: Iterable[object]) -> Report:
+def _run(operation: _Operation, devices: Iterable[str | Device]) -> Report:
     workers = []
     try:
-        for i, item in enumerate(devices):
-            given, paths = _device_paths(item, i)
+        for item in devices:
+            given, paths = _device_paths(item)
             workers.append(_Worker(operation, given, paths))
         operation.ports.extend(_host_ports())
         for worker in workers:

@@ -31,6 +31,7 @@ FENCING_ONLY = (
     "test_differential_against_fence_scsi",
     "test_every_action_twice_sends_no_pr_out_the_second_time",
     "test_preempt_and_abort_stopped_mid_command_ends_verified",
+    "test_a_multipath_node_is_registered_and_fenced_on_every_path",
     "test_stale_nexus_is_removed_after_a_new_login",
 )
 

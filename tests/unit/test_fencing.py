@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import pytest
@@ -426,6 +427,26 @@ def test_multipath_node_registers_every_path(sim: Sim, monkeypatch: pytest.Monke
     assert fencing.status(["/dev/mapper/mp0"], K1).ok
 
 
+def test_a_multipath_device_stands_for_its_node(sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
+    lu = SimLU()
+    sim.attach("/dev/sd-p1", lu, "a")
+    sim.attach("/dev/sd-p2", lu, "c", isid=7)
+
+    class MultipathDevice:
+        path = "/dev/mapper/mp0"
+
+    module = SimpleNamespace(MultipathDevice=MultipathDevice, is_multipath=lambda node: False)
+    monkeypatch.setattr(fencing, "_multipath", lambda: module)
+    monkeypatch.setattr(
+        fencing,
+        "multipath_paths",
+        lambda path: ("/dev/sd-p1", "/dev/sd-p2") if "mapper" in path else None,
+    )
+    report = fencing.unfence([MultipathDevice()], K1)  # type: ignore[list-item]
+    assert report.ok and report.devices[0].device == "/dev/mapper/mp0"
+    assert lu.registrations == {"a": K1, "c": K1}
+
+
 # -- unit attentions ------------------------------------------------------------
 
 
@@ -679,6 +700,8 @@ def test_a_device_that_cannot_be_opened_fails_alone(sim: Sim) -> None:
         (lambda: fencing.unfence("/dev/sg1", K1), "list or tuple"),
         (lambda: fencing.unfence([], K1), "at least one"),
         (lambda: fencing.unfence([3], K1), "devices\\[0\\]"),  # type: ignore[list-item]
+        (lambda: fencing.unfence(["/dev/sg1", 3], K1), "devices\\[1\\]"),  # type: ignore[list-item]
+        (lambda: fencing.unfence(["/dev/sg1", ""], K1), "non-empty"),
         (lambda: fencing.unfence(["/dev/sg1"], 0), "must not be 0"),
         (lambda: fencing.unfence(["/dev/sg1"], K1, timeout=0), "timeout"),
         (lambda: fencing.unfence(["/dev/sg1"], K1, type=9), "type"),  # type: ignore[arg-type]

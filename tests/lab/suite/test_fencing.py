@@ -402,6 +402,67 @@ def test_preempt_and_abort_stopped_mid_command_ends_verified(
     assert pr_state(lu) == [(K2, initiators[1].name, True, WERO)]
 
 
+# ------------------------------------------------------ a multipath node ----
+
+
+def _dmsetup(*args: str) -> None:
+    done = subprocess.run(["dmsetup", *args], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"dmsetup {' '.join(args)}: {done.stderr}"
+
+
+@pytest.fixture
+def multipath_node(lus: list[LU]) -> Iterator[str]:
+    """Node 1's LU 0 as a dm-multipath node over two of this host's
+    sessions (A and C: two I_T nexuses), as multipath-tools would name it."""
+    lu = lus[0]
+    subprocess.run(["modprobe", "-a", "dm_multipath", "dm_round_robin"], check=True)
+    sectors = Path(f"/sys/block/{Path(lu.sd['A']).name}/size").read_text().strip()
+    table = f"0 {sectors} multipath 0 0 1 1 round-robin 0 2 1 {lu.sd['A']} 1 {lu.sd['C']} 1"
+    _dmsetup("create", "prlab-fencing", "-u", "mpath-prlab-fencing", "--table", table)
+    _dmsetup("mknodes", "prlab-fencing")  # no udev in the guest
+    try:
+        yield "/dev/mapper/prlab-fencing"
+    finally:
+        _dmsetup("remove", "--retry", "prlab-fencing")
+        _dmsetup("mknodes")
+
+
+def test_a_multipath_node_is_registered_and_fenced_on_every_path(
+    lus: list[LU], multipath_node: str
+) -> None:
+    """unfence registers every path of the node and reserves through one;
+    again, nothing; node 2's fence removes both paths' registrations (one
+    PREEMPT AND ABORT); unfence then refuses (REGISTRATIONS PREEMPTED on
+    both paths) unless after_fenced."""
+    lu = lus[0]
+    reset(lu)
+    first = fencing.unfence([multipath_node], K1)
+    assert first.ok, first
+    device = first.devices[0]
+    assert [(a.command, a.path) for a in device.actions] == [
+        ("REGISTER AND IGNORE EXISTING KEY", lu.sd["A"]),
+        ("REGISTER AND IGNORE EXISTING KEY", lu.sd["C"]),
+        ("RESERVE", lu.sd["A"]),
+    ]
+    assert [(p.node, p.registered) for p in device.paths] == [
+        (lu.sg["A"], True),
+        (lu.sg["C"], True),
+    ]
+    assert fencing.unfence([multipath_node], K1).sent == 0
+    assert fencing.status([multipath_node], K1).ok
+    assert fencing.unfence([lu.sg["B"]], K2).ok
+    fenced = fencing.fence([lu.sg["B"]], K2, K1)
+    assert fenced.ok and fenced.sent == 1
+    refused = fencing.unfence([multipath_node], K1)
+    assert refused.devices[0].verdict == fencing.Verdict.FENCED and refused.sent == 0
+    assert {u.path for u in refused.devices[0].unit_attentions} == {lu.sd["A"], lu.sd["C"]}
+    back = fencing.unfence([multipath_node], K1, after_fenced=True)
+    assert back.ok and [p.registered for p in back.devices[0].paths] == [True, True]
+    with pr.Device(lu.sg["B"]) as b:
+        keys = sorted(b.read_keys().keys)
+    assert keys == sorted([K1, K1, K2])
+
+
 # ------------------------------------------------------ a new ISID ----
 
 
