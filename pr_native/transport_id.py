@@ -372,6 +372,9 @@ def _parse_hex_bytes(text: str) -> TransportID:
     data = bytes(int(t, 16) for t in tokens)
     # Like sg_persist, pad a short list with zeros to the protocol's length.
     length = _FIXED_LENGTH
-    if data[0] & 0x0F == ProtocolIdentifier.ISCSI and len(data) >= 4:
+    if data[0] & 0x0F == ProtocolIdentifier.ISCSI:
+        # iSCSI: ADDITIONAL LENGTH (bytes 2-3, zero where not given) says how
+        # long it is, so that str() of the result parses back to it.
+        data = data.ljust(4, b"\0")
         length = 4 + int.from_bytes(data[2:4], "big")
     return TransportID.from_bytes(data.ljust(length, b"\0"))

@@ -315,3 +315,11 @@ def test_canonical_round_trips(tid: TransportID) -> None:
     assert TransportID.from_bytes(wire) == tid
     assert TransportID.parse(str(tid)) == tid
     assert len(wire) == 24 or (len(wire) >= 24 and len(wire) % 4 == 0 and wire[-1] == 0)
+
+
+@pytest.mark.parametrize("text", ["5 0 1", "5", "45,0,0,14"])
+def test_hex_iscsi_forms_parse_back_from_their_text(text: str) -> None:
+    """An iSCSI list is padded to what its ADDITIONAL LENGTH says, even when
+    the list stops inside that field, so str() of it parses back to it."""
+    tid = TransportID.parse(text)
+    assert TransportID.parse(str(tid)) == tid
