@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from ._record import TYPE_CHECKING, Record
 
@@ -434,8 +435,6 @@ class _Log:
         self.debug_file: TextIO | None = None
 
     def _line(self, level: str, message: str) -> str:
-        import time
-
         now = time.time()
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
         return f"{stamp},{int(now % 1 * 1000):03d} {level}: {message}"
@@ -477,27 +476,63 @@ def _by_long() -> dict[str, str]:
     return {option.long: name for name, option in OPTIONS.items()}
 
 
+def _getopt(argv: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """GNU getopt's rules without importing getopt (and gettext, re): options
+    and arguments in any order, ``--`` ends the options, ``-vv`` and ``-dX``
+    clusters, ``--long=value`` or ``--long value``, a long option's unique
+    prefix.  Returns (option name, value) pairs and the other arguments."""
+    by_letter = {o.letter: name for name, o in OPTIONS.items() if o.letter}
+    by_long = _by_long()
+    found: list[tuple[str, str]] = []
+    left: list[str] = []
+    words = list(argv)
+    while words:
+        word = words.pop(0)
+        if word == "--":
+            left += words
+            break
+        if word.startswith("--"):
+            text, has_value, value = word[2:].partition("=")
+            matches = [n for n in by_long if n.startswith(text)]
+            exact = text if text in by_long else matches[0] if len(matches) == 1 else None
+            if exact is None:
+                why = "not a unique prefix" if matches else "not recognized"
+                raise Failed(f"Parse error: option --{text} {why}")
+            name = by_long[exact]
+            if OPTIONS[name].takes_value and not has_value:
+                if not words:
+                    raise Failed(f"Parse error: option --{exact} requires argument")
+                value = words.pop(0)
+            elif has_value and not OPTIONS[name].takes_value:
+                raise Failed(f"Parse error: option --{exact} must not have an argument")
+            found.append((name, value))
+        elif word.startswith("-") and word != "-":
+            letters = word[1:]
+            while letters:
+                letter, letters = letters[0], letters[1:]
+                if letter not in by_letter:
+                    raise Failed(f"Parse error: option -{letter} not recognized")
+                name = by_letter[letter]
+                value = ""
+                if OPTIONS[name].takes_value:
+                    if not letters and not words:
+                        raise Failed(f"Parse error: option -{letter} requires argument")
+                    value, letters = (letters or words.pop(0)), ""
+                found.append((name, value))
+        else:
+            left.append(word)
+    return found, left
+
+
 def parse_arguments(argv: Sequence[str]) -> dict[str, str]:
     """fence-agents' command line: short and long options (GNU getopt), as
     ``{option name: value}``; a flag's value is ``"1"``; ``verbose`` counts."""
-    import getopt
-
-    shorts = "".join(
-        o.letter + (":" if o.takes_value else "") for o in OPTIONS.values() if o.letter
-    )
-    longs = [o.long + ("=" if o.takes_value else "") for o in OPTIONS.values()]
-    try:
-        entered, left = getopt.gnu_getopt(list(argv), shorts, longs)
-    except getopt.GetoptError as error:
-        raise Failed(f"Parse error: {error.msg}") from None
+    entered, left = _getopt(argv)
     if left:
         LOG.warning(f"Unused arguments on command line: {left}")
-    by_short = {o.letter: name for name, o in OPTIONS.items() if o.letter}
-    by_long = _by_long()
     options: dict[str, str] = {}
     verbose = 0
-    for flag, value in entered:
-        name = by_short[flag[1:]] if not flag.startswith("--") else by_long[flag[2:]]
+    for name, value in entered:
         if name == "verbose":
             verbose += 1
         options[name] = value if OPTIONS[name].takes_value else "1"
@@ -635,38 +670,91 @@ def parse_key(text: str) -> int:
     return key
 
 
-def _cmapctl(options: dict[str, str], what: str) -> str:
-    import subprocess
+def _output(command: list[str], timeout: float) -> tuple[int, str]:
+    """Run ``command`` (no input, standard error discarded): its exit status
+    and standard output.  posix_spawn, not subprocess: the agent's start-up
+    stays light.  OSError when it cannot be started or does not end."""
+    import select
+    import signal
 
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.posix_spawn(
+            command[0],
+            command,
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, write_end, 1),
+                (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_CLOSE, read_end),
+            ],
+        )
+    finally:
+        os.close(write_end)
+    chunks = []
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_end], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise OSError(f"{command[0]} did not end within {timeout:.0f} s")
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+    status = os.waitpid(pid, 0)[1]
+    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode("utf-8", "replace")
+
+
+def _cmapctl(options: dict[str, str], what: str) -> str:
     command = [options["corosync_cmap_path"], what]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
+        return _output(command, 20.0)[1]
+    except OSError as error:
         raise Failed(f"Unable to run {' '.join(command)}: {error}") from None
-    return done.stdout
+
+
+def _cmap_values(out: str) -> list[tuple[str, str]]:
+    """(key, value) of each ``key (str) = value`` line corosync-cmapctl prints."""
+    found = []
+    for line in out.split("\n")[:-1]:  # a value counts only with its newline
+        key, sep, value = line.partition(" (str) = ")
+        if sep and value and not any(c.isspace() for c in value):
+            found.append((key, value))
+    return found
 
 
 def cluster_name(options: dict[str, str]) -> str:
-    import re
-
-    match = re.search(r"\(str\) = (\S+)\n", _cmapctl(options, "totem.cluster_name"))
-    if not match:
+    values = _cmap_values(_cmapctl(options, "totem.cluster_name"))
+    if not values:
         raise Failed("Failed: cannot get cluster name")
-    return match.group(1)
+    return values[0][1]
 
 
 def node_position(options: dict[str, str], node: str) -> int:
-    """The node's N in corosync's ``nodelist.node.N.name`` (fence_scsi's "id")."""
-    import re
+    """The node's N in corosync's ``nodelist.node.N.name`` (else
+    ``...N.ringX_addr``): fence_scsi's "id"."""
+    values = _cmap_values(_cmapctl(options, "nodelist"))
+    for wanted in (_is_name, _is_ring_address):
+        for key, value in values:
+            parts = key.split(".")
+            if value == node and len(parts) > 1 and parts[-2].isdigit() and wanted(parts[-1]):
+                return int(parts[-2])
+    raise Failed("Failed: unable to parse output of corosync-cmapctl or node does not exist")
 
-    out = _cmapctl(options, "nodelist")
-    name = re.escape(node)
-    match = re.search(r".(\d+).name \(str\) = " + name + "\n", out) or re.search(
-        r".(\d+).ring._addr \(str\) = " + name + "\n", out
-    )
-    if not match:
-        raise Failed("Failed: unable to parse output of corosync-cmapctl or node does not exist")
-    return int(match.group(1))
+
+def _is_name(field: str) -> bool:
+    return field == "name"
+
+
+def _is_ring_address(field: str) -> bool:
+    """``ring0_addr`` .. ``ring7_addr`` (fence_scsi's ``ring._addr``)."""
+    return len(field) == len("ring0_addr") and field[:4] == "ring" and field[5:] == "_addr"
 
 
 def target_key(options: dict[str, str]) -> int:
@@ -750,8 +838,6 @@ def stored_devices(options: dict[str, str]) -> list[str]:
 def shared_devices(options: dict[str, str]) -> list[str]:
     """The physical volumes of shared volume groups (clvm, lvmlockd), as
     fence_scsi finds them when ``--devices`` is not given."""
-    import subprocess
-
     command = [
         options["vgs_path"],
         "--noheadings",
@@ -765,13 +851,13 @@ def shared_devices(options: dict[str, str]) -> list[str]:
         'global { locking_type = 0 } devices { preferred_names = [ "^/dev/dm" ] }',
     ]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        status, out = _output(command, 60.0)
+    except OSError:
         raise Failed("Failed: Cannot get shared devices") from None
-    if done.returncode:
+    if status:
         raise Failed("Failed: Cannot get shared devices")
     devices = []
-    for line in done.stdout.splitlines():
+    for line in out.splitlines():
         attr, _, pv = line.strip().partition(":")
         if len(attr) > 5 and attr[5] in "cs":
             devices.append(pv)
@@ -860,14 +946,10 @@ def action_on(options: dict[str, str], devices: list[str], key: int) -> int:
 def _power_wait(options: dict[str, str]) -> None:
     wait = _number(options, "power_wait")
     if wait > 0:
-        import time
-
         time.sleep(wait)
 
 
 def _delay(options: dict[str, str], started: float) -> None:
-    import time
-
     left = _number(options, "delay") - (time.monotonic() - started)
     if left > 0:
         LOG.debug(f"Delay {left:.0f} second(s) before fencing")
@@ -960,13 +1042,11 @@ def action_monitor(options: dict[str, str]) -> int:
 
 def action_list(options: dict[str, str]) -> int:
     """The cluster's node names as ``name<separator>name`` lines (corosync)."""
-    import re
-
     try:
         out = _cmapctl(options, "nodelist")
     except Failed:
         out = ""
-    names = re.findall(r"\.name \(str\) = (\S+)\n", out)
+    names = [value for key, value in _cmap_values(out) if key.endswith(".name")]
     if not names:
         print("NOTICE: List option is not working on this device yet")
     for name in names:
@@ -1014,8 +1094,6 @@ def run(options: dict[str, str], started: float) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script ``fence_pr_native``."""
-    import time
-
     started = time.monotonic()
     arguments = sys.argv[1:] if argv is None else list(argv)
     try:

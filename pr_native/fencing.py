@@ -1072,25 +1072,26 @@ def _state(full: FullStatus) -> State:
 # -- arguments and devices ----------------------------------------------------
 
 
-def _device_paths(item: str | Device) -> tuple[str, list[_Path]]:
+def _device_paths(item: str | Device, operation: _Operation) -> tuple[str, list[_Path]]:
     """The name of a device and its paths (not opened yet)."""
     given = item if isinstance(item, str) else item.path
     expanded = multipath_paths(given) if sys.platform == "linux" else None
     if expanded is not None:
-        return given, _multipath_members(given, expanded)
+        left = max(operation.deadline - time.monotonic(), _MIN_IN_TIMEOUT)
+        return given, _multipath_members(given, expanded, left)
     if isinstance(item, Device):
         return given, [_Path(given, given, item, owned=False)]
     return given, [_Path(given, _sg_node(given), None, owned=True)]
 
 
-def _multipath_members(node: str, disks: tuple[str, ...]) -> list[_Path]:
+def _multipath_members(node: str, disks: tuple[str, ...], timeout: float) -> list[_Path]:
     """The paths of a device-mapper node: ``pr_native.multipath``'s view
     where this pr_native has it (state, initiator and target port), else the
     node's slave disks."""
     members = []
     multipath = _multipath()
     if multipath is not None and multipath.is_multipath(node):
-        for p in multipath.paths(node):
+        for p in multipath.paths(node, timeout=timeout):
             path = _Path(p.block_device, p.sg_node or p.block_device, None, owned=True)
             path.port = p.initiator_port
             path.target_port = p.relative_target_port
@@ -1145,7 +1146,13 @@ def _run(operation: _Operation, devices: Iterable[str | Device]) -> Report:
     workers = []
     try:
         for item in devices:
-            given, paths = _device_paths(item)
+            try:
+                given, paths = _device_paths(item, operation)
+            except (PRError, OSError, ValueError) as error:  # a multipath node's paths
+                given = item if isinstance(item, str) else item.path
+                workers.append(_Worker(operation, given, []))
+                workers[-1]._fail(_describe(error))
+                continue
             workers.append(_Worker(operation, given, paths))
         operation.ports.extend(_host_ports())
         for worker in workers:

@@ -134,6 +134,80 @@ def test_command_line_options() -> None:
         fence_agent.parse_arguments(["--no-such-option"])
 
 
+ARGV_CASES = [
+    ["-o", "on", "-d", "/dev/sdb", "-vv", "-aq"],
+    ["-oon", "-d/dev/sdb", "node-extra", "--plug", "n1"],
+    ["--act=off", "--dev=/dev/sdb,/dev/sdc", "--plug=n2", "--plug-s=;", "--", "-k", "x"],
+    ["--key-value", "hash", "--verbose", "--verbose-level=3", "-n", "--weird"],
+    ["-H", "5", "--readonly", "--nodename=n1", "-C", ";"],
+]
+
+
+@pytest.mark.parametrize("argv", ARGV_CASES)
+def test_command_line_is_parsed_as_gnu_getopt_does(argv: list[str]) -> None:
+    """The agent's own parser (no getopt import at start-up) against the
+    standard library's gnu_getopt with the same option table."""
+    import getopt
+
+    options = fence_agent.OPTIONS
+    shorts = "".join(
+        o.letter + (":" if o.takes_value else "") for o in options.values() if o.letter
+    )
+    longs = [o.long + ("=" if o.takes_value else "") for o in options.values()]
+    entered, left = getopt.gnu_getopt(argv, shorts, longs)
+    by_flag = {f"-{o.letter}": n for n, o in options.items() if o.letter}
+    by_flag.update({f"--{o.long}": n for n, o in options.items()})
+    assert fence_agent._getopt(argv) == ([(by_flag[f], v) for f, v in entered], left)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--no-such"], "--no-such not recognized"),
+        (["--p"], "not a unique prefix"),  # --plug, --plug-separator, --power-*
+        (["-z"], "-z not recognized"),
+        (["-d"], "-d requires argument"),
+        (["--devices"], "--devices requires argument"),
+        (["--aptpl=1"], "must not have an argument"),
+    ],
+)
+def test_command_line_errors(argv: list[str], message: str) -> None:
+    with pytest.raises(Failed, match=message):
+        fence_agent.parse_arguments(argv)
+
+
+def test_corosync_output_is_read_as_fence_scsi_reads_it(tmp_path: Path) -> None:
+    script = tmp_path / "cmapctl"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = nodelist ]; then\n'
+        "  printf 'nodelist.node.0.ring0_addr (str) = 10.0.0.1\\n'\n"
+        "  printf 'nodelist.node.1.name (str) = node b\\n'\n"
+        "  printf 'nodelist.node.2.name (str) = n3\\n'\n"
+        "  printf 'nodelist.node.3.ring1_addr (str) = n4\\n'\n"
+        "else printf 'totem.cluster_name (str) = alpha\\n'; fi\n"
+    )
+    script.chmod(0o755)
+    options = {"corosync_cmap_path": str(script)}
+    assert fence_agent.cluster_name(options) == "alpha"
+    assert fence_agent.node_position(options, "n3") == 2
+    assert fence_agent.node_position(options, "10.0.0.1") == 0  # fence_scsi's older format
+    assert fence_agent.node_position(options, "n4") == 3
+    with pytest.raises(Failed, match="node does not exist"):
+        fence_agent.node_position(options, "node b")  # a value with a space never matches
+    with pytest.raises(Failed, match="Unable to run"):
+        fence_agent.cluster_name({"corosync_cmap_path": str(tmp_path / "absent")})
+
+
+def test_a_program_that_does_not_end_is_killed(tmp_path: Path) -> None:
+    assert fence_agent._output(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"], 10) == (
+        3,
+        "out\n",
+    )
+    with pytest.raises(OSError, match="did not end"):
+        fence_agent._output(["/bin/sleep", "30"], 0.2)
+
+
 def test_standard_input_options(capsys: pytest.CaptureFixture[str]) -> None:
     text = "\n".join(
         [
@@ -357,11 +431,23 @@ def test_list_prints_the_nodes(cluster: Cluster, capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().out == "node1,node1\nnode2,node2\n"
 
 
-def test_start_up_imports_nothing_heavy() -> None:
+HEAVY = ("subprocess", "logging", "argparse", "getopt", "xml")
+
+
+@pytest.mark.parametrize("action", ["metadata", "status"])
+def test_start_up_imports_nothing_heavy(action: str, cluster: Cluster) -> None:
+    """Neither the metadata nor an action that derives the key from corosync
+    imports subprocess, logging, argparse, getopt or xml; the metadata not
+    even pr_native.fencing."""
+    argv = ["-o", action, "-d", cluster.disk["node1"], "--plug=node1", "--key-value=hash"]
+    argv.append(f"--corosync-cmap-path={cluster.cmapctl}")
     code = (
-        "import sys; import pr_native.fence_agent as a; a.main(['-o', 'metadata']);"
-        "heavy = {'subprocess', 'logging', 'argparse', 'xml', 'hashlib', 'pr_native.fencing'};"
-        "print(sorted(heavy & set(sys.modules)))"
+        "import sys; import pr_native.fence_agent as a; a.main(sys.argv[1:]);"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}"
+        " or m == 'pr_native.fencing'))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False
+    )
+    expected = "[]" if action == "metadata" else "['pr_native.fencing']"
+    assert done.stdout.strip().splitlines()[-1] == expected, done.stderr

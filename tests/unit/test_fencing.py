@@ -447,6 +447,25 @@ def test_a_multipath_device_stands_for_its_node(sim: Sim, monkeypatch: pytest.Mo
     assert lu.registrations == {"a": K1, "c": K1}
 
 
+def test_a_multipath_node_whose_paths_cannot_be_listed_fails_alone(
+    sim: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (lu,), node1, _ = two_nodes(sim)
+
+    def paths(node: str, timeout: float) -> None:
+        raise ValueError(f"{node}: its paths are not one logical unit")
+
+    module = SimpleNamespace(MultipathDevice=None, is_multipath=lambda node: True, paths=paths)
+    monkeypatch.setattr(fencing, "_multipath", lambda: module)
+    monkeypatch.setattr(
+        fencing, "multipath_paths", lambda path: ("/dev/sdx",) if "mapper" in path else None
+    )
+    report = fencing.unfence(["/dev/mapper/bad", *node1], K1)
+    assert [d.verdict for d in report.devices] == [Verdict.FAILED, Verdict.DONE]
+    assert "not one logical unit" in (report.devices[0].error or "")
+    assert lu.registrations == {"a": K1}
+
+
 # -- unit attentions ------------------------------------------------------------
 
 
