@@ -931,7 +931,7 @@ def action_on(options: dict[str, str], devices: list[str], key: int) -> int:
             timeout=operation_timeout(options),
         )
         _log_report(report)
-        save_devices(options, [d.device for d in report.devices if d.registered])
+        save_devices(options, [d.device for d in report.devices if d.ok])
         if report.ok:
             _power_wait(options)
             print("Success: Powered ON")

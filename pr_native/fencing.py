@@ -982,8 +982,13 @@ class _Worker:
             return
         if self.op.name == "unfence":
             problems = []
-            if not self._all_registered(state):
+            # A path that cannot be reached is reported and left: it gets
+            # RESERVATION CONFLICT until an unfence registers it.
+            if not self._reachable() or not self._all_registered(state, self._reachable()):
                 problems.append(f"key 0x{key:x} is not registered through every path")
+            for path in self.paths:
+                if path.error is not None:
+                    self._decide(f"{path.name} cannot be used ({path.error}): not registered")
             if self._stale(state):
                 problems.append(f"stale registrations of 0x{key:x} remain")
             if state.reservation is None:
@@ -1002,8 +1007,9 @@ class _Worker:
             if not self.actions:
                 self._decide("nothing was missing: no PR OUT sent")
 
-    def _all_registered(self, state: State) -> bool:
-        for path in self.paths:
+    def _all_registered(self, state: State, paths: list[_Path] | None = None) -> bool:
+        """The key is registered through each of ``paths`` (default: all)."""
+        for path in self.paths if paths is None else paths:
             if path.error is not None:
                 return False
             registered = self._registered(state, path)

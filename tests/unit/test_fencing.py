@@ -200,6 +200,7 @@ class Sim:
     def __init__(self, fake: FakeLib) -> None:
         self.fake = fake
         self.paths: dict[str, tuple[SimLU, str]] = {}
+        self.unreachable: set[str] = set()  # paths whose open fails (ENXIO)
         self._opened: dict[int, str] = {}
         self._open = fake.pr_open
         fake.replies = Answer(self)  # type: ignore[assignment]
@@ -218,6 +219,9 @@ class Sim:
         return lu.nexus(nexus).transport_id
 
     def pr_open(self, path: bytes, flags: int, device: Any, result: Any) -> int:
+        if path.decode() in self.unreachable:
+            result.os_error = errno.ENXIO
+            return int(lib.PR_ERR_OS)
         rc = self._open(path, flags, device, result)
         self._opened[int(ffi.cast("uintptr_t", device))] = path.decode()
         return rc
@@ -314,7 +318,10 @@ def test_unfence_registers_and_reserves_then_sends_nothing_the_second_time(
     lus, node1, _ = two_nodes(sim, devices)
     first = fencing.unfence(node1, K1)
     assert first.ok, first
-    assert service_actions(sim.pr_outs()) == [REGISTER_AND_IGNORE, RESERVE] * devices
+    # Devices are worked on concurrently: their PR OUTs interleave in any order.
+    assert sorted(service_actions(sim.pr_outs())) == sorted(
+        [REGISTER_AND_IGNORE, RESERVE] * devices
+    )
     for lu, report in zip(lus, first.devices):
         assert lu.registrations == {"a": K1} and lu.reserved() == (K1, 5)
         assert report.verdict == Verdict.DONE
@@ -425,6 +432,28 @@ def test_multipath_node_registers_every_path(sim: Sim, monkeypatch: pytest.Monke
     assert [p.registered for p in report.devices[0].paths] == [True, True]
     assert fencing.unfence(["/dev/mapper/mp0"], K1).sent == 0
     assert fencing.status(["/dev/mapper/mp0"], K1).ok
+
+
+def test_a_path_that_cannot_be_used_is_reported_and_left(
+    sim: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lu = SimLU()
+    sim.attach("/dev/sd-p1", lu, "a")
+    sim.attach("/dev/sd-p2", lu, "c", isid=7)
+    sim.unreachable.add("/dev/sd-p2")
+    monkeypatch.setattr(
+        fencing,
+        "multipath_paths",
+        lambda path: ("/dev/sd-p1", "/dev/sd-p2") if "mapper" in path else None,
+    )
+    report = fencing.unfence(["/dev/mapper/mp0"], K1)
+    device = report.devices[0]
+    assert report.ok and device.verdict == Verdict.DONE and device.registered is False
+    assert [p.registered for p in device.paths] == [True, False]
+    assert (device.paths[1].error or "").startswith("OSError")
+    assert any("/dev/sd-p2 cannot be used" in d for d in device.decisions)
+    assert lu.registrations == {"a": K1}
+    assert not fencing.status(["/dev/mapper/mp0"], K1).ok  # not registered through every path
 
 
 def test_a_multipath_device_stands_for_its_node(sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
