@@ -32,9 +32,8 @@ and reports:
 ``device`` is the node named on the command line; ``/dev/sgN`` numbers follow
 the order in which the kernel found the devices, so it is not stable across
 reboots.  ``lu_name`` is the logical unit's own name, the label to alert on:
-the preferred LU designator of INQUIRY VPD page 83h (``Device.identify()``,
-read once each time a device is opened); it is empty for a device that
-reports none (Prometheus stores an empty label as no label).
+it is filled once device identity lands (INQUIRY VPD page 83h) and is empty
+until then (Prometheus stores an empty label as no label).
 
 Polling only reads (PR IN) and never changes a reservation, but a PR IN
 reports, and so consumes, a pending UNIT ATTENTION of the I_T nexus it goes
@@ -81,7 +80,7 @@ _MISSING = (
 
 _DEVICE_LABELS = (
     " device: the node named on the command line, not stable across reboots;"
-    " lu_name: the logical unit's stable name (INQUIRY VPD 83h)"
+    " lu_name: the logical unit's stable name, filled once device identity lands"
     " (empty until then)."
 )
 _CONSUMES = (
@@ -144,6 +143,13 @@ def exported_names() -> frozenset[str]:
     return frozenset(
         name + ("_total" if kind == "counter" else "") for name, (kind, _, _) in METRICS.items()
     )
+
+
+def lu_name(device: str) -> str:
+    """The ``lu_name`` label of ``device``: the logical unit's name, which stays
+    the same across reboots and paths.  Filled once device identity lands
+    (INQUIRY VPD page 83h, the LU's designator); "" until then."""
+    return ""
 
 
 def prometheus() -> ModuleType:
@@ -261,7 +267,7 @@ class PRCollector:
                     if isinstance(entry, UnitAttention)
                     else "pr_native_errors"
                 )
-                self._counts[family][(path, self._poller.lu_name(path), _kind(entry))] += 1
+                self._counts[family][(path, lu_name(path), _kind(entry))] += 1
 
     def _families(self) -> dict[str, Any]:
         families = {}
@@ -284,7 +290,7 @@ class PRCollector:
         entries, duration = self._run(self.poll)
         family = self._families()
         for path, entry in zip(self._poller.paths, entries):
-            device = [path, self._poller.lu_name(path)]
+            device = [path, lu_name(path)]
             family["pr_native_up"].add_metric(device, float(isinstance(entry, PollResult)))
             if not isinstance(entry, PollResult):
                 continue

@@ -133,20 +133,12 @@ class Poller:
         self._given = [item if isinstance(item, Device) else None for item in devices]
         self._open: list[Device | None] = list(self._given)
         self._allocations: dict[tuple[int, PRInAction], int] = {}
-        self._lu_names: dict[int, str] = {}
         self._plan: _Plan | None = None
 
     @property
     def paths(self) -> list[str]:
         """The device paths, in the order given (and of every round's entries)."""
         return list(self._paths)
-
-    def lu_name(self, path: str) -> str:
-        """The ``lu_name`` of the logical unit behind ``path`` (its
-        ``Device.identify()``, read once each time the device is opened): a
-        name that stays the same across reboots and paths; "" before the
-        device was first opened, or when it reports no LU designator."""
-        return self._lu_names.get(self._paths.index(path), "")
 
     def close(self) -> None:
         """Close the devices this Poller opened."""
@@ -177,9 +169,6 @@ class Poller:
                 except OSError as error:
                     entries[i] = error
                     continue
-                self._lu_names.pop(i, None)  # reopened: perhaps another LU now
-            if i not in self._lu_names:
-                self._lu_names[i] = _lu_name(self._device(i))
             ready.append(i)
         data = self._read(ready)
         duration = time.monotonic() - started
@@ -258,14 +247,6 @@ class Poller:
         assert keys is None or isinstance(keys, Registrations)
         assert reservation is None or isinstance(reservation, ReservationStatus)
         return PollResult(self._paths[i], keys, reservation, duration)
-
-
-def _lu_name(device: Device) -> str:
-    # INQUIRY neither reports nor consumes a unit attention (SPC-4 5.14).
-    try:
-        return device.identify().lu_name or ""
-    except (PRError, OSError):
-        return ""
 
 
 class _Plan:

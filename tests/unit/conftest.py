@@ -36,10 +36,7 @@ def fake_batch(monkeypatch: pytest.MonkeyPatch, fake_lib: FakeLib) -> FakeBatch:
     fake = FakeBatch(lib)
     monkeypatch.setattr(pr_native._batch, "lib", fake)
     # (pr_native.poll, the attribute, is the function of that name)
-    poll_module = importlib.import_module("pr_native.poll")
-    monkeypatch.setattr(poll_module, "lib", fake)
-    # Opening a device reads its identity (INQUIRY): none scripted here.
-    monkeypatch.setattr(poll_module, "_lu_name", lambda device: "")
+    monkeypatch.setattr(importlib.import_module("pr_native.poll"), "lib", fake)
     return fake
 
 

@@ -237,13 +237,11 @@ def test_a_device_that_cannot_be_opened(
             }
 
 
-def test_lu_name_comes_from_identify(
+def test_lu_name_comes_from_one_function(
     scrape: Callable[..., Samples], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every per-device series carries the LU's name, read with
-    Device.identify() once per open (pr_native.poll._lu_name)."""
-    poll_module = importlib.import_module("pr_native.poll")
-    monkeypatch.setattr(poll_module, "_lu_name", lambda d: f"naa.6001405{d.path[-1]}")
+    assert exporter.lu_name(SG_A) == ""  # until device identity lands
+    monkeypatch.setattr(exporter, "lu_name", lambda path: f"naa.6001405{path[-1]}")
     preempted = unit_attention(0x2A, 0x05)
     samples = scrape(
         CONFLICT, reservation(1), preempted, reservation(1),
@@ -275,7 +273,9 @@ def test_help_texts(client: ModuleType, fake_batch: FakeBatch) -> None:
     assert "another initiator port" in helps["pr_native_unit_attentions"]
     doc = " ".join((exporter.__doc__ or "").split())
     assert "consumes, a pending UNIT ATTENTION" in doc
-    assert "INQUIRY VPD page 83h" in doc
+    assert "filled once device identity lands" in doc
+    lu_doc = " ".join((exporter.lu_name.__doc__ or "").split())
+    assert "Filled once device identity lands" in lu_doc
     documented = set(re.findall(r"^    (pr_native_\w+)", exporter.__doc__ or "", re.MULTILINE))
     assert documented == exporter.exported_names()
 
