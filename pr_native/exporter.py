@@ -371,8 +371,12 @@ class _MainThread:
             self._serving = True
             while not self._stopping:
                 with self._changed:
-                    while not self._asked:
-                        self._changed.wait()
+                    # Bounded waits: should a signal arrive where it cannot
+                    # raise, the flag it set still ends serving promptly.
+                    while not self._asked and not self._stopping:
+                        self._changed.wait(0.2)
+                    if self._stopping:
+                        break
                     asked = list(self._asked)
                 for function in dict.fromkeys(a.function for a in asked):
                     outcome: Round | BaseException
