@@ -84,6 +84,8 @@ from enum import Enum
 
 from . import _validate
 from ._record import TYPE_CHECKING, Record
+from ._sysfs import first_entry as _first_entry
+from ._sysfs import read_text as _read_text
 from .constants import ReservationType
 from .device import Device, multipath_paths
 from .errors import (
@@ -315,21 +317,6 @@ def node_id_key(cluster_name: str, node_id: int) -> int:
 
 
 # -- sysfs: which node, which initiator port ------------------------------------
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def _first_entry(directory: str) -> str | None:
-    try:
-        return min(os.listdir(directory), default=None)
-    except OSError:
-        return None
 
 
 def _scsi_device_dir(node: str) -> str | None:

@@ -40,6 +40,8 @@ import threading
 
 from . import _validate
 from ._record import TYPE_CHECKING, Record
+from ._sysfs import first_entry as _first_entry
+from ._sysfs import read_text as _read_text
 from .device import Device
 from .errors import (
     CommandTimeout,
@@ -160,21 +162,6 @@ class MultipathRegistration(Record):
 
 
 # -- sysfs ------------------------------------------------------------------
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def _first_entry(directory: str) -> str | None:
-    try:
-        return min(os.listdir(directory), default=None)
-    except OSError:
-        return None
 
 
 def _dm_block_name(node: str) -> str | None:
