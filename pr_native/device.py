@@ -532,28 +532,23 @@ class Device:
             if allocation > self._capacity:
                 self._allocate(allocation)
             cdb = _cdb.pr_in_cdb(action, allocation)
-            while True:
-                rc = lib.pr_execute(
+            # The one PR IN loop (errors, signals); pr_execute never asks for
+            # a re-read, so exactly this allocation is sent.
+            return self._pr_in(
+                action,
+                timeout_ms,
+                lambda ms: lib.pr_execute(
                     self._device,
                     cdb,
                     len(cdb),
                     lib.PR_DIR_FROM_DEVICE,
                     self._buffer,
                     allocation,
-                    timeout_ms,
+                    ms,
                     self._result,
-                )
-                if rc == lib.PR_OK:
-                    return bytes(ffi.buffer(self._buffer, self._result.transferred))
-                if not _prin.interrupted(rc, self._result):
-                    raise_for_result(
-                        rc,
-                        self._result,
-                        device=self._path,
-                        command=_in_name(action),
-                        is_out=False,
-                        read_only=self._read_only,
-                    )
+                ),
+                lambda: bytes(ffi.buffer(self._buffer, self._result.transferred)),
+            )[0]
 
     # -- PERSISTENT RESERVE OUT --------------------------------------------
 
