@@ -293,7 +293,7 @@ const char *pr_core_version(void);
  * /dev/sgN opened read-write run concurrently through the sg driver's
  * asynchronous write()/poll()/read() interface and every other entry runs
  * with pr_execute() meanwhile (as do sg entries whose write() the driver
- * refuses with EDOM or EPERM); elsewhere all run one after another.  An sg
+ * refuses with EPERM); elsewhere all run one after another.  An sg
  * entry's wait ends at its timeout + PR_WAIT_MARGIN_MS (PR_ERR_TIMEOUT), when
  * its node hangs up (PR_ERR_OS, ENODEV) or at a signal (PR_ERR_INTERRUPTED);
  * the request then stays with the driver, and the next identical command on

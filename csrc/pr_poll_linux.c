@@ -6,9 +6,9 @@
  * identical request still in flight), poll(2) reports a descriptor with a
  * completed command, and read() collects it.  Every other node (/dev/sdX,
  * /dev/stN have no asynchronous interface), and an sg entry whose write() the
- * driver refuses with EDOM (its 16 request slots are taken) or EPERM
- * (sg_check_file_access), runs its command with pr_execute() (SG_IO) while
- * the sg commands are in flight.
+ * driver refuses with EPERM (sg_check_file_access), runs its command with
+ * SG_IO while the sg commands are in flight.  EDOM (the file's 16 request
+ * slots taken) is that entry's answer: SG_IO would need a slot too.
  *
  * Each sg entry's wait ends at its own deadline, at a hang-up of its node or
  * at a signal; the request then stays with its device's queue, which owns
@@ -27,8 +27,10 @@
 
 static int pr_batch_valid(const struct pr_batch_command *command)
 {
+    /* Data-in only: a PR OUT goes through pr_execute(), submitted once. */
     return command->device != NULL && command->device->handle >= 0 && command->cdb_len >= 6 &&
-           command->cdb_len <= PR_CDB_MAX && (command->data != NULL || command->data_len == 0);
+           command->cdb_len <= PR_CDB_MAX && command->cdb[0] != PR_OPCODE_OUT &&
+           (command->data != NULL || command->data_len == 0);
 }
 
 static struct pr_sg_queue *pr_batch_queue(const struct pr_batch_command *command)

@@ -605,7 +605,7 @@ class Device:
                 request.transport_ids = ffi.NULL
                 # Only a command still in flight has an unknown outcome; one
                 # that was never sent, or had finished, lets it through.
-                if rc is not None or not self._result.dispatched:
+                if rc not in (None, lib.PR_ERR_INTERRUPTED) or not self._result.dispatched:
                     raise
                 raise outcome_unknown(
                     interruption,

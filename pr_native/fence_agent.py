@@ -936,6 +936,8 @@ def action_on(options: dict[str, str], devices: list[str], key: int) -> int:
             _power_wait(options)
             print("Success: Powered ON")
             return EC_OK
+        if any(a.outcome == "unknown" for d in report.devices for a in d.actions):
+            break  # a PR OUT may still run: never send it again, let the cluster decide
         if attempt + 1 < attempts:
             LOG.debug(f"on: attempt {attempt + 1} of {attempts} failed; reading the state again")
     bad = sum(not d.ok for d in report.devices)

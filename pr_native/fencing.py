@@ -54,8 +54,10 @@ cannot be seen: correct, but no longer free when repeated.
 
 **Outcome unknown.**  After ``OutcomeUnknown`` the state is read again and
 decides: a PREEMPT whose victim is gone succeeded, a REGISTER whose nexus is
-registered did.  Only when the state shows that the command is still needed
-is it sent once more, and the report says so.
+registered did.  When the state shows that the command is still needed, the
+device fails and nothing is sent again: the first copy may still be queued
+in the driver (an iSCSI session in recovery holds it) and could run after a
+second one.
 
 **Unit attentions** met on the way (REGISTRATIONS PREEMPTED, RESERVATIONS
 RELEASED, POWER ON, ...) are recorded per path.  One on a PR OUT means that
@@ -795,16 +797,14 @@ class _Worker:
                 return
             tried = self._unknown.get((command, path.name), 0)
             if tried:
-                if tried > 1:
-                    self._fail(
-                        f"{command} on {path.name} had an unknown outcome twice and the state "
-                        "still shows it needed: not sent again"
-                    )
-                    return
-                self._decide(
-                    f"{command} on {path.name}: after its unknown outcome the state still "
-                    "shows it needed: sending it once more"
+                # The first copy may still be queued in the driver (a held
+                # iSCSI session): a second could run before or after it.
+                self._fail(
+                    f"{command} on {path.name} had an unknown outcome and the state still "
+                    "shows it needed: not sent again (the first may still run; read the "
+                    "state later and decide)"
                 )
+                return
             outcome = self._send(path, command, reason, victim, kind)
             previous = state
             state = self.state = self._read()
