@@ -211,11 +211,11 @@ class Output:
                 _json.envelope(
                     self.command,
                     self.device,
+                    **extra,
                     ok=True,
                     exit_code=0,
                     result=result,
                     error=None,
-                    **extra,
                 )
             )
         else:
@@ -339,13 +339,29 @@ def _run_identify(args: argparse.Namespace, out: Output) -> int:
     return out.success(_json.identity(ident), _identity_text(ident))
 
 
+def _lu_name(device: Any) -> str | None:
+    """The ``lu_name`` of the logical unit a PR IN was read from
+    (``identify()``; the one name a multipath node's paths share), or None
+    when it cannot be read: the PR IN's output does not fail for it."""
+    try:
+        if isinstance(device, Device):
+            return device.identify().lu_name
+        names = {p.lu_name for p in device.paths() if p.lu_name is not None}
+        return names.pop() if len(names) == 1 else None
+    except (PRError, OSError):
+        return None
+
+
 def _run_in(args: argparse.Namespace, out: Output) -> int:
     action = _IN_ACTIONS[args.command]
+    lu_name = None
     with _open(args) as device:
         if args.hex:
             result, raw = device._read_with_response(action)
         else:
             raw, result = b"", getattr(device, _READERS[action])()
+        if out.json:  # INQUIRY after the PR IN: it neither reports nor clears a unit attention
+            lu_name = _lu_name(device)
     data = _TO_JSON[action](result)
     text = _text(action, result)
     if args.hex:
@@ -353,7 +369,7 @@ def _run_in(args: argparse.Namespace, out: Output) -> int:
         from ._sgtext import hex_lines
 
         text += ["response bytes:", *hex_lines(raw, 0)]
-    return out.success(data, text)
+    return out.success(data, text, lu_name=lu_name)
 
 
 def _open(args: argparse.Namespace) -> Device:

@@ -31,9 +31,14 @@ and reports:
 
 ``device`` is the node named on the command line; ``/dev/sgN`` numbers follow
 the order in which the kernel found the devices, so it is not stable across
-reboots.  ``lu_name`` is the logical unit's own name, the label to alert on:
-it is filled once device identity lands (INQUIRY VPD page 83h) and is empty
-until then (Prometheus stores an empty label as no label).
+reboots.  ``lu_name`` is the logical unit's own name (``pr-native identify``:
+its preferred VPD page 83h designator, ``naa.…``), the label to alert on and
+to group the paths of one LU by.  Each device's identity is read once, in the
+first scrape after the device was opened (and again after it was reopened
+following a path loss), before that scrape's polling round and never inside
+it; a device that does not answer INQUIRY then has an empty ``lu_name``
+(Prometheus stores an empty label as no label) until it is reopened, and is
+monitored all the same.
 
 Polling only reads (PR IN) and never changes a reservation, but a PR IN
 reports, and so consumes, a pending UNIT ATTENTION of the I_T nexus it goes
@@ -80,8 +85,8 @@ _MISSING = (
 
 _DEVICE_LABELS = (
     " device: the node named on the command line, not stable across reboots;"
-    " lu_name: the logical unit's stable name, filled once device identity lands"
-    " (empty until then)."
+    " lu_name: the logical unit's stable name (VPD page 83h, as pr-native identify"
+    " reports it; empty when the device did not answer INQUIRY)."
 )
 _CONSUMES = (
     " Each scrape's PR IN consumes a pending unit attention of this exporter's"
@@ -145,11 +150,9 @@ def exported_names() -> frozenset[str]:
     )
 
 
-def lu_name(device: str) -> str:
-    """The ``lu_name`` label of ``device``: the logical unit's name, which stays
-    the same across reboots and paths.  Filled once device identity lands
-    (INQUIRY VPD page 83h, the LU's designator); "" until then."""
-    return ""
+def _label(lu_name: str | None) -> str:
+    """The ``lu_name`` label: the name ``Poller.identify()`` read, "" without one."""
+    return lu_name or ""
 
 
 def prometheus() -> ModuleType:
@@ -218,8 +221,9 @@ def _key(value: int) -> str:
     return f"0x{value:016x}"
 
 
-#: A scrape's reads: one entry per device, and the seconds they took.
-Round = tuple[list[PollEntry], float]
+#: A scrape's reads: one entry per device, the seconds they took, and each
+#: device's lu_name.
+Round = tuple[list[PollEntry], float, list[str | None]]
 
 
 class PRCollector:
@@ -246,28 +250,30 @@ class PRCollector:
     def poll(self) -> Round:
         """Read every device, and again (up to ``_READS`` times in all) those
         that answered with a UNIT ATTENTION; every unit attention and error
-        is counted."""
-        started = time.monotonic()
+        is counted.  The identity of the devices opened since the last scrape
+        is read first, outside the rounds (and outside the duration)."""
         with self._lock:
+            lu_names = self._poller.identify()
+            started = time.monotonic()
             entries = self._poller.poll()
-            self._count(entries)
+            self._count(entries, lu_names)
             for _ in range(_READS - 1):
                 if not any(isinstance(e, UnitAttention) for e in entries):
                     break
                 again = self._poller.poll()
-                self._count(again)
+                self._count(again, lu_names)
                 entries = [b if isinstance(a, UnitAttention) else a for a, b in zip(entries, again)]
-        return entries, time.monotonic() - started
+            return entries, time.monotonic() - started, lu_names
 
-    def _count(self, entries: list[PollEntry]) -> None:
-        for path, entry in zip(self._poller.paths, entries):
+    def _count(self, entries: list[PollEntry], lu_names: list[str | None]) -> None:
+        for path, entry, name in zip(self._poller.paths, entries, lu_names):
             if not isinstance(entry, PollResult):
                 family = (
                     "pr_native_unit_attentions"
                     if isinstance(entry, UnitAttention)
                     else "pr_native_errors"
                 )
-                self._counts[family][(path, lu_name(path), _kind(entry))] += 1
+                self._counts[family][(path, _label(name), _kind(entry))] += 1
 
     def _families(self) -> dict[str, Any]:
         families = {}
@@ -287,10 +293,10 @@ class PRCollector:
 
     def collect(self) -> Iterator[Any]:
         """Poll once and report."""
-        entries, duration = self._run(self.poll)
+        entries, duration, lu_names = self._run(self.poll)
         family = self._families()
-        for path, entry in zip(self._poller.paths, entries):
-            device = [path, lu_name(path)]
+        for path, entry, name in zip(self._poller.paths, entries, lu_names):
+            device = [path, _label(name)]
             family["pr_native_up"].add_metric(device, float(isinstance(entry, PollResult)))
             if not isinstance(entry, PollResult):
                 continue

@@ -9,7 +9,9 @@ released); ``/dev/sdX`` and other platforms run them one after another.
 Monitoring many LUNs then costs about one round trip instead of one per LUN.
 
 ``Poller`` keeps the devices open between rounds (for ``pr-native watch``
-and the exporter) and reopens a device that went away.
+and the exporter) and reopens a device that went away.  Its ``identify()``
+reads each device's identity (``lu_name``) once per open, as a step of its
+own between rounds: a round stays one PR IN per device and action.
 
 PR IN changes nothing on the device, so polling is always safe; but a
 pending UNIT ATTENTION is reported (and so consumed) by whichever command
@@ -114,6 +116,8 @@ class Poller:
     (ENODEV, ENXIO, ENOENT) is closed and reopened on a later round; until
     then its entry is the ``OSError``.  ``timeout`` (seconds) applies to each
     command.
+
+    ``identify()`` is the one place identity is read: never inside ``poll()``.
     """
 
     def __init__(
@@ -132,6 +136,9 @@ class Poller:
             raise ValueError("devices must not name the same device twice")
         self._given = [item if isinstance(item, Device) else None for item in devices]
         self._open: list[Device | None] = list(self._given)
+        # Device.identify()'s lu_name per device, read once per open.
+        self._lu_names: list[str | None] = [None] * len(self._paths)
+        self._identified = [False] * len(self._paths)
         self._allocations: dict[tuple[int, PRInAction], int] = {}
         self._plan: _Plan | None = None
 
@@ -140,13 +147,57 @@ class Poller:
         """The device paths, in the order given (and of every round's entries)."""
         return list(self._paths)
 
+    @property
+    def lu_names(self) -> list[str | None]:
+        """Each device's ``lu_name`` as ``identify()`` last read it, in
+        order; None before that, after a failed read, or once the device was
+        closed to be reopened."""
+        return list(self._lu_names)
+
+    def identify(self) -> list[str | None]:
+        """Read the identity (``Device.identify()``: INQUIRY and VPD pages,
+        no PR command, no unit attention consumed) of every device not read
+        since it was opened, opening the paths not open yet; returns
+        ``lu_names``.  A step of its own, outside the polling rounds: each
+        device is read at most once per open, so a device that fails to
+        answer (``PRError`` or ``OSError``) keeps ``lu_name`` None until it
+        is reopened after a path loss, and monitoring goes on."""
+        for i in range(len(self._paths)):
+            if self._identified[i]:
+                continue
+            try:
+                device = self._opened(i)
+            except OSError:
+                continue  # the round reports it
+            self._identified[i] = True
+            try:
+                self._lu_names[i] = device.identify().lu_name
+            except (PRError, OSError):
+                self._lu_names[i] = None
+        return list(self._lu_names)
+
     def close(self) -> None:
         """Close the devices this Poller opened."""
         self._plan = None
         for i, device in enumerate(self._open):
             if device is not None and self._given[i] is None:
-                device.close()
-                self._open[i] = None
+                self._closed(i)
+
+    def _opened(self, i: int) -> Device:
+        """Device i, opened from its path if it is not open (OSError if it
+        cannot be)."""
+        device = self._open[i]
+        if device is None:
+            self._plan = None
+            device = self._open[i] = Device(self._paths[i], timeout=self._timeout_ms / 1000)
+        return device
+
+    def _closed(self, i: int) -> None:
+        """Close device i (opened here); its identity is read again once reopened."""
+        self._device(i).close()
+        self._open[i] = None
+        self._lu_names[i] = None
+        self._identified[i] = False
 
     def __enter__(self) -> Poller:
         return self
@@ -161,11 +212,10 @@ class Poller:
         started = time.monotonic()
         entries: list[PollEntry | None] = [None] * len(self._paths)
         ready: list[int] = []
-        for i, path in enumerate(self._paths):
+        for i in range(len(self._paths)):
             if self._open[i] is None:
-                self._plan = None
                 try:
-                    self._open[i] = Device(path, timeout=self._timeout_ms / 1000)
+                    self._opened(i)
                 except OSError as error:
                     entries[i] = error
                     continue
@@ -236,8 +286,7 @@ class Poller:
     def _entry(self, i: int, data: _Decoded | Exception, duration: float) -> PollEntry:
         if isinstance(data, Exception):
             if isinstance(data, OSError) and data.errno in _GONE and self._given[i] is None:
-                self._device(i).close()
-                self._open[i] = None  # reopened next round
+                self._closed(i)  # reopened next round
                 self._plan = None
             if isinstance(data, (PRError, OSError)):
                 return data

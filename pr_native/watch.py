@@ -14,10 +14,15 @@ printed only when something changed:
     stopped         SIGINT or SIGTERM, or the reader of the output left: exit status 0
 
 Each event has a UTC timestamp.  ``--json`` prints one object per line:
-``{"schema_version": 1, "command": "watch", "device", "time", "event",
-"state", "previous", "changes", "error"}`` where ``state``/``previous`` are
-``{"generation", "keys", "reservation"}`` as ``read-keys`` and
-``read-reservation`` report them.
+``{"schema_version": 1, "command": "watch", "device", "lu_name", "time",
+"event", "state", "previous", "changes", "error"}`` where
+``state``/``previous`` are ``{"generation", "keys", "reservation"}`` as
+``read-keys`` and ``read-reservation`` report them, and ``lu_name`` is the
+logical unit's name (``identify``), to group the paths of one LU.
+
+Each device's identity is read once when it is opened (and again when it is
+reopened after going away), between rounds, never inside one; a device that
+does not answer INQUIRY then is watched all the same, with ``lu_name`` null.
 
 Watching only reads (PR IN), so it never changes a reservation.  But a
 UNIT ATTENTION (REGISTRATIONS PREEMPTED, RESERVATIONS RELEASED, ...) is
@@ -35,7 +40,7 @@ import errno
 import json
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from types import FrameType
 from typing import Any
@@ -60,11 +65,13 @@ class Event:
     previous: dict[str, Any] | None = None
     changes: tuple[str, ...] = ()
     error: BaseException | None = None
+    lu_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _json.envelope(
             "watch",
             self.device,
+            lu_name=self.lu_name,
             time=_timestamp(self.time),
             event=self.event,
             state=self.state,
@@ -146,10 +153,18 @@ class Watcher:
         self._state: dict[str, dict[str, Any]] = {}
         self._failing: dict[str, str] = {}
 
-    def round(self, entries: list[Any], now: datetime) -> list[Event]:
+    def round(
+        self, entries: list[Any], now: datetime, lu_names: list[str | None] | None = None
+    ) -> list[Event]:
+        """The events of one round's ``entries``; ``lu_names`` (per device,
+        ``Poller.identify()``) label them."""
         events: list[Event] = []
-        for path, entry in zip(self._paths, entries):
-            events += self._device(path, entry, now)
+        names = lu_names if lu_names is not None else [None] * len(self._paths)
+        for path, entry, name in zip(self._paths, entries, names):
+            events += [
+                replace(e, lu_name=name) if name is not None else e
+                for e in self._device(path, entry, now)
+            ]
         return events
 
     def _device(self, path: str, entry: Any, now: datetime) -> list[Event]:
@@ -183,9 +198,9 @@ class _Stopped(Exception):
 def watch(paths: list[str], interval: float, timeout: float, as_json: bool) -> int:
     """Poll until SIGINT or SIGTERM; print events; exit status 0.
 
-    A signal during a round ends the round at once (its PR INs are left with
-    the driver, which is harmless for a read), so a stalled path never holds
-    the watch for a command's timeout."""
+    A signal during a round, or during the identity read before it, ends it
+    at once (its commands are left with the driver, which is harmless for a
+    read), so a stalled path never holds the watch for a command's timeout."""
     stop = threading.Event()
     polling = False
 
@@ -201,12 +216,13 @@ def watch(paths: list[str], interval: float, timeout: float, as_json: bool) -> i
             while not stop.is_set():
                 try:
                     polling = True
+                    lu_names = poller.identify()  # only devices (re)opened since
                     entries = poller.poll()
                 except _Stopped:
                     break
                 finally:
                     polling = False
-                for event in watcher.round(entries, datetime.now(timezone.utc)):
+                for event in watcher.round(entries, datetime.now(timezone.utc), lu_names):
                     _print(event, as_json)
                 if reader_gone():  # `pr-native watch ... | head`: its reader left
                     break

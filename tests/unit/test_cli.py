@@ -14,6 +14,7 @@ from pr_native import cli
 from pr_native.constants import ReservationType as T
 
 from .fake_device import FakeLib, data, fail, good
+from .fake_identity import identity, lu_name, unanswered
 
 K1 = "00000000000000a1"
 K2 = "00000000000000b2"
@@ -208,24 +209,64 @@ def test_pr_out_sends_the_dry_run_bytes_once(
 # -- JSON schema -----------------------------------------------------------------
 
 ENVELOPE = {"schema_version", "command", "device", "ok", "exit_code", "result", "error"}
+PR_IN_FIELDS = ["ok", "exit_code", "result", "error"]
 
 
 def test_read_keys_json(capsys: pytest.CaptureFixture[str], fake_lib: FakeLib) -> None:
+    """The PR IN, then the LU's identity for ``lu_name`` (INQUIRY after the
+    PR IN: it neither reports nor clears a unit attention)."""
     fake_lib.replies.append(data(bytes.fromhex(f"00 00 00 2a 00 00 00 10 {K1} {K2}")))
+    fake_lib.replies += identity(7)
     code, doc = run_json(capsys, "read-keys", "/dev/sg-fake")
     assert code == 0
-    assert set(doc) == ENVELOPE
+    assert list(doc) == ["schema_version", "command", "device", "lu_name", *PR_IN_FIELDS]
     assert doc["schema_version"] == 1
     assert doc["command"] == "read-keys" and doc["device"] == "/dev/sg-fake"
+    assert doc["lu_name"] == lu_name(7)
     assert doc["result"] == {"generation": 42, "keys": ["0x" + K1, "0x" + K2]}
+    assert [c.name for c in fake_lib.calls][:2] == ["pr_read_keys", "pr_inquiry"]
+
+
+@pytest.mark.parametrize(
+    ("command", "response"),
+    [
+        ("report-capabilities", bytes.fromhex("00 08 0c 81 ea 01 00 00")),
+        ("read-full-status", bytes.fromhex("00 00 00 01 00 00 00 00")),
+    ],
+)
+def test_every_pr_in_json_has_lu_name(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib, command: str, response: bytes
+) -> None:
+    fake_lib.replies += [data(response), *identity(3)]
+    code, doc = run_json(capsys, command, "/dev/sg-fake")
+    assert (code, doc["ok"], doc["lu_name"]) == (0, True, lu_name(3))
+
+
+def test_lu_name_is_null_when_the_device_does_not_answer_inquiry(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib
+) -> None:
+    fake_lib.replies += [data(bytes.fromhex("00 00 00 01 00 00 00 00")), *unanswered()]
+    code, doc = run_json(capsys, "read-keys", "/dev/sg-fake")
+    assert (code, doc["ok"], doc["lu_name"]) == (0, True, None)
+    assert doc["result"] == {"generation": 1, "keys": []}
+
+
+def test_text_output_sends_no_inquiry(
+    capsys: pytest.CaptureFixture[str], fake_lib: FakeLib
+) -> None:
+    fake_lib.replies.append(data(bytes.fromhex("00 00 00 01 00 00 00 00")))
+    code, out, _ = run(capsys, "read-keys", "/dev/sg-fake")
+    assert (code, out) == (0, "PR generation 0x1, 0 registered key(s)\n")
+    assert [c.name for c in fake_lib.calls] == ["pr_read_keys"]
 
 
 def test_read_reservation_json_and_text(
     capsys: pytest.CaptureFixture[str], fake_lib: FakeLib
 ) -> None:
     response = bytes.fromhex(f"00 00 00 07 00 00 00 10 {K1} 00 00 00 00 00 05 00 00")
-    fake_lib.replies.append(data(response))
+    fake_lib.replies += [data(response), *identity(1)]
     code, doc = run_json(capsys, "read-reservation", "/dev/sg-fake")
+    assert doc["lu_name"] == lu_name(1)
     assert doc["result"] == {
         "generation": 7,
         "reservation": {
@@ -244,13 +285,12 @@ def test_read_reservation_json_and_text(
 def test_hex_gives_the_raw_response(capsys: pytest.CaptureFixture[str], fake_lib: FakeLib) -> None:
     """--hex goes through Device's one PR IN path and shows the bytes it decoded."""
     response = bytes.fromhex(f"00 00 00 2a 00 00 00 08 {K1}")
-    fake_lib.replies.append(data(response))
+    fake_lib.replies += [data(response), *identity(1)]
     code, doc = run_json(capsys, "read-keys", "/dev/sg-fake", "--hex")
     assert code == 0
     assert doc["result"]["raw"] == response.hex()
     assert doc["result"]["keys"] == ["0x" + K1]
-    (call,) = fake_lib.calls
-    assert call.name == "pr_read_keys"
+    assert fake_lib.calls[0].name == "pr_read_keys"
 
 
 # -- errors ----------------------------------------------------------------------

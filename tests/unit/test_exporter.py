@@ -28,6 +28,7 @@ from pr_native.poll import Poller
 
 from .fake_batch import Failure, FakeBatch
 from .fake_device import FakeLib
+from .fake_identity import identity, lu_name, unanswered
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "monitoring"
 A1 = 0xA1
@@ -86,9 +87,13 @@ def client() -> ModuleType:
 
 
 @pytest.fixture
-def scrape(client: ModuleType, fake_batch: FakeBatch) -> Iterator[Callable[..., Samples]]:
+def scrape(
+    client: ModuleType, fake_batch: FakeBatch, fake_lib: FakeLib
+) -> Iterator[Callable[..., Samples]]:
     """scrape(*answers): one scrape of /dev/sg-a and /dev/sg-b (in that
-    order) through one PRCollector, with these scripted command answers."""
+    order) through one PRCollector, with these scripted command answers
+    (the first scrape identifies both: LU_NAMES)."""
+    fake_lib.replies += identity(1) + identity(2)
     with Poller(["/dev/sg-a", "/dev/sg-b"]) as poller:
         registry = client.CollectorRegistry()
         registry.register(exporter.PRCollector(poller, client))
@@ -102,11 +107,12 @@ def scrape(client: ModuleType, fake_batch: FakeBatch) -> Iterator[Callable[..., 
         yield one
 
 
-def dev(path: str, **more: str) -> tuple[tuple[str, str], ...]:
-    return labels(device=path, lu_name="", **more)
-
-
 SG_A, SG_B = "/dev/sg-a", "/dev/sg-b"
+LU_NAMES = {SG_A: lu_name(1), SG_B: lu_name(2)}
+
+
+def dev(path: str, **more: str) -> tuple[tuple[str, str], ...]:
+    return labels(device=path, lu_name=LU_NAMES.get(path, ""), **more)
 
 
 def test_every_metric_and_label(scrape: Callable[..., Samples]) -> None:
@@ -237,16 +243,25 @@ def test_a_device_that_cannot_be_opened(
             }
 
 
-def test_lu_name_comes_from_one_function(
-    scrape: Callable[..., Samples], monkeypatch: pytest.MonkeyPatch
+def test_lu_name_is_read_once_per_open_outside_the_rounds(
+    scrape: Callable[..., Samples], fake_batch: FakeBatch, fake_lib: FakeLib
 ) -> None:
-    assert exporter.lu_name(SG_A) == ""  # until device identity lands
-    monkeypatch.setattr(exporter, "lu_name", lambda path: f"naa.6001405{path[-1]}")
+    """The first scrape identifies both devices (four INQUIRYs each) before
+    its round; later scrapes send PR IN only, and every sample of a device,
+    the counters' too, carries its lu_name."""
     preempted = unit_attention(0x2A, 0x05)
+    first = scrape(keys(1), reservation(1), keys(1), reservation(1))
+    assert [c.name for c in fake_lib.calls] == [
+        "pr_inquiry", "pr_supported_vpd_pages", "pr_unit_serial_number",
+        "pr_device_identification",
+    ] * 2  # fmt: skip
+    assert fake_batch.rounds == 1
+    assert of(first, "pr_native_up") == {dev(SG_A): 1.0, dev(SG_B): 1.0}
     samples = scrape(
         CONFLICT, reservation(1), preempted, reservation(1),
         keys(1), reservation(1), keys(1, C3), reservation(1),
     )  # fmt: skip
+    assert len(fake_lib.calls) == 8  # no INQUIRY again
     per_device = {
         name: lu
         for (name, label_pairs) in samples
@@ -257,7 +272,26 @@ def test_lu_name_comes_from_one_function(
     for (_, label_pairs), _value in samples.items():
         found = dict(label_pairs)
         if "device" in found:
-            assert found["lu_name"] == f"naa.6001405{found['device'][-1]}"
+            assert found["lu_name"] == LU_NAMES[found["device"]]
+
+
+def test_a_device_that_does_not_answer_inquiry_is_monitored_without_lu_name(
+    client: ModuleType, fake_batch: FakeBatch, fake_lib: FakeLib
+) -> None:
+    """identify() fails on a: its lu_name is empty, it is read all the same,
+    and not identified again while it stays open."""
+    fake_lib.replies += unanswered() + identity(2)
+    with Poller([SG_A, SG_B]) as poller:
+        registry = client.CollectorRegistry()
+        registry.register(exporter.PRCollector(poller, client))
+        for _ in range(2):
+            fake_batch.answers += [keys(1, A1), reservation(1), keys(1), reservation(1)]
+            samples = parse(client.generate_latest(registry).decode())
+            assert of(samples, "pr_native_generation") == {
+                labels(device=SG_A, lu_name=""): 1.0,
+                dev(SG_B): 1.0,
+            }
+    assert len(fake_lib.calls) == 5 and not fake_lib.replies
 
 
 def test_help_texts(client: ModuleType, fake_batch: FakeBatch) -> None:
@@ -273,9 +307,7 @@ def test_help_texts(client: ModuleType, fake_batch: FakeBatch) -> None:
     assert "another initiator port" in helps["pr_native_unit_attentions"]
     doc = " ".join((exporter.__doc__ or "").split())
     assert "consumes, a pending UNIT ATTENTION" in doc
-    assert "filled once device identity lands" in doc
-    lu_doc = " ".join((exporter.lu_name.__doc__ or "").split())
-    assert "Filled once device identity lands" in lu_doc
+    assert "before that scrape's polling round and never inside it" in doc
     documented = set(re.findall(r"^    (pr_native_\w+)", exporter.__doc__ or "", re.MULTILINE))
     assert documented == exporter.exported_names()
 
@@ -465,6 +497,7 @@ def test_serves_over_http_until_a_signal_and_closes_the_devices(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     closes = _Closes(fake_lib)
+    fake_lib.replies += identity(1) + identity(2)
     port = _free_port()
     url = f"http://127.0.0.1:{port}/metrics"
     scraped: list[Samples] = []
@@ -509,6 +542,7 @@ def test_a_signal_ends_a_stalled_round(
     """SIGTERM while a scrape's round waits on a stalled path: the round ends
     at once, the waiting scrape gets 503, the devices are closed."""
     closes = _Closes(fake_lib)
+    fake_lib.replies += identity(1) + identity(2)
     port = _free_port()
     url = f"http://127.0.0.1:{port}/metrics"
     stalled = threading.Event()
@@ -561,7 +595,7 @@ def test_scrapes_waiting_together_share_a_round() -> None:
         if len(calls) == 2:  # the next scrape's round: stop
             signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
             time.sleep(10)
-        return [], 0.5
+        return [], 0.5, []
 
     results: list[exporter.Round] = []
     threads = [threading.Thread(target=lambda: results.append(main.call(poll))) for _ in range(3)]
@@ -588,7 +622,7 @@ def test_scrapes_waiting_together_share_a_round() -> None:
         assert time.monotonic() - started < 5
     finally:
         signal.signal(signal.SIGTERM, previous)
-    assert calls == [1, 1] and results == [([], 0.5)] * 3
+    assert calls == [1, 1] and results == [([], 0.5, [])] * 3
     main.close()
     later.join(5)
     assert len(late) == 1

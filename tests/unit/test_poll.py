@@ -1,5 +1,6 @@
 """pr_native.poll: argument checks, one batch per round, decoding, per-device
-errors, re-reading long responses, reopening devices that went away."""
+errors, re-reading long responses, reopening devices that went away, and
+identity read once per open, never inside a round."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pr_native.poll import Poller, PollResult, poll
 
 from .fake_batch import Failure, FakeBatch
 from .fake_device import FakeLib
+from .fake_identity import identity, lu_name, unanswered
 
 K1 = "00000000000000a1"
 KEYS = bytes.fromhex(f"00 00 00 05 00 00 00 08 {K1}")
@@ -105,6 +107,45 @@ def test_poller_reopens_a_device_that_went_away(fake_batch: FakeBatch, fake_lib:
         (back,) = poller.poll()
         assert isinstance(back, PollResult)
     assert len(fake_lib.opened) == 2
+
+
+def test_identity_is_read_once_per_open_and_never_in_a_round(
+    fake_batch: FakeBatch, fake_lib: FakeLib
+) -> None:
+    with Poller(["/dev/sg-a", "/dev/sg-b"], ("keys",)) as poller:
+        fake_batch.answers += [KEYS, KEYS]
+        assert all(isinstance(e, PollResult) for e in poller.poll())
+        assert fake_lib.calls == [] and poller.lu_names == [None, None]  # a round: PR IN only
+        fake_lib.replies += identity(1) + unanswered()
+        assert poller.identify() == [lu_name(1), None]
+        assert [c.name for c in fake_lib.calls].count("pr_inquiry") == 2
+        calls = len(fake_lib.calls)
+        assert poller.identify() == [lu_name(1), None]  # b failed: not again while open
+        assert len(fake_lib.calls) == calls
+        # a goes away: closed, its lu_name forgotten; reopened by the next
+        # round and identified again by the next identify()
+        fake_batch.answers += [Failure(-1, os_error=errno.ENODEV), KEYS]
+        poller.poll()
+        assert poller.lu_names == [None, None]
+        fake_batch.answers += [KEYS, KEYS]
+        poller.poll()
+        fake_lib.replies += identity(3)
+        assert poller.identify() == [lu_name(3), None]
+        assert not fake_lib.replies and len(fake_lib.opened) == 3
+
+
+def test_identify_opens_the_paths_not_open_yet(fake_batch: FakeBatch, fake_lib: FakeLib) -> None:
+    with Poller(["/dev/sg-a"], ("keys",)) as poller:
+        fake_lib.replies += identity(1)
+        assert poller.identify() == [lu_name(1)]
+        fake_batch.answers.append(KEYS)
+        (entry,) = poller.poll()
+        assert isinstance(entry, PollResult) and len(fake_lib.opened) == 1
+    fake_lib.open_rc, fake_lib.open_errno = -1, errno.ENOENT
+    with Poller(["/dev/sg-gone"], ("keys",)) as poller:
+        assert poller.identify() == [None]  # the round reports why
+        (gone,) = poller.poll()
+        assert isinstance(gone, FileNotFoundError)
 
 
 def test_devices_passed_in_are_used_and_left_open(fake_batch: FakeBatch) -> None:

@@ -66,3 +66,21 @@ def test_unit_attention_gone_and_back() -> None:
     busy = pr.DeviceBusy("busy", status=8)
     assert events(watcher, busy) == ["error"]
     assert events(watcher, busy) == []
+
+
+def test_events_carry_the_lu_name_of_their_device() -> None:
+    """Poller.identify()'s names label every event of their device; a
+    device without one (it did not answer INQUIRY) has lu_name null."""
+    watcher = Watcher(["/dev/sg1", "/dev/sg2"])
+    gone = OSError(errno.ENODEV, "No such device", "/dev/sg2")
+    name = "naa.6001405ab00000000000000000000001"
+    initial, error = watcher.round([state(1, ()), gone], NOW, [name, None])
+    assert (initial.event, initial.lu_name) == ("initial", name)
+    assert (error.event, error.lu_name) == ("gone", None)
+    doc = initial.to_json()
+    assert list(doc)[:4] == ["schema_version", "command", "device", "lu_name"]
+    assert doc["lu_name"] == name and error.to_json()["lu_name"] is None
+    (changed,) = watcher.round([state(2, (0xA1,)), gone], NOW, [name, None])
+    assert changed.to_json()["lu_name"] == name
+    (unnamed,) = watcher.round([state(3, (0xA1,)), gone], NOW)
+    assert unnamed.lu_name is None
