@@ -109,11 +109,15 @@ static int pr_sg_io(const struct pr_device *device, int direction, uint8_t *data
     if (ioctl((int)device->handle, SG_IO, &io) < 0) {
         result->os_error = errno;
         /* sg orphans an interrupted request, which may still run on the
-         * device; every other SG_IO error of sg precedes the queueing
-         * (sg_new_write).  On st an EINTR comes from st_ioctl's
+         * device; on st an EINTR comes from st_ioctl's
          * mutex_lock_interruptible, before anything is sent; sd waits
-         * uninterruptibly (blk_execute_rq). */
-        result->dispatched = (uint8_t)(errno == EINTR && (device->flags & PR_DEVICE_SG_ASYNC));
+         * uninterruptibly (blk_execute_rq).  EFAULT may come after the
+         * command ran, when the sense bytes, the data-in bytes or the header
+         * are copied back: sg_new_read() on sg, scsi_complete_sghdr_rq() and
+         * put_sg_io_hdr() on sd and st (drivers/scsi/scsi_ioctl.c).  Every
+         * other SG_IO error precedes the queueing (sg_new_write, sg_io). */
+        result->dispatched =
+            (uint8_t)(errno == EFAULT || (errno == EINTR && (device->flags & PR_DEVICE_SG_ASYNC)));
         return PR_ERR_OS;
     }
     return pr_sg_complete(&io, data_len, result);
@@ -216,6 +220,22 @@ void pr_abandon(const struct pr_device *device, int32_t ticket)
     request = pr_sg_find((struct pr_sg_queue *)device->queue, ticket);
     if (request != NULL)
         pr_sg_abandon(request);
+}
+
+int pr_settled(const struct pr_device *device, const struct pr_result *result)
+{
+    const struct pr_sg_queue *queue;
+
+    if (device == NULL || result == NULL)
+        return PR_ERR_ARGUMENT;
+    queue = (const struct pr_sg_queue *)device->queue;
+    if (queue != NULL && queue->current != NULL && queue->current->state == PR_SG_WAITING)
+        return PR_ERR_PENDING; /* a signal ended its wait: pr_resume() waits on */
+    /* pr_sg_give_up() and a failed SG_IO or write() leave their errno;
+     * a completion leaves none (pr_execute_begin cleared it). */
+    if (result->os_error != 0)
+        return result->os_error == ETIMEDOUT && result->dispatched ? PR_ERR_TIMEOUT : PR_ERR_OS;
+    return pr_classify(result);
 }
 
 /* write() needs a descriptor opened for writing (sg_write: EBADF otherwise). */

@@ -276,6 +276,14 @@ int pr_collect(const struct pr_device *device, int32_t ticket, uint8_t *data, ui
                struct pr_result *result, uint32_t *wait_ms);
 void pr_abandon(const struct pr_device *device, int32_t ticket);
 
+/* The verdict of the last command of pr_execute(), pr_resume() or
+ * pr_collect() on device, from the core's own state, for a caller that
+ * could not keep the return code (an exception raised as the call
+ * returned): PR_ERR_PENDING while a command whose wait a signal ended is
+ * still in flight, else the code the call returned for result.  Where the
+ * transport cannot tell (no sg queue outside Linux): PR_ERR_PENDING. */
+int pr_settled(const struct pr_device *device, const struct pr_result *result);
+
 /* Sizes and offsets of the buffers the core builds: the portable ones
  * (pr_layout.c) and the transport's own OS structs (the transport file). */
 uint32_t pr_layout(const struct pr_layout_field **fields);

@@ -75,3 +75,11 @@ void pr_abandon(const struct pr_device *device, int32_t ticket)
     (void)device;
     (void)ticket;
 }
+
+/* Nothing to ask the transport: its command is taken as still in flight. */
+int pr_settled(const struct pr_device *device, const struct pr_result *result)
+{
+    (void)device;
+    (void)result;
+    return PR_ERR_PENDING;
+}

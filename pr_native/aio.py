@@ -15,9 +15,13 @@ bounded thread pool.
 
 Cancellation is honest: cancelling an awaited PR IN abandons it (the
 request stays with the driver and is discarded when it completes).
-Cancelling an awaited PR OUT after it was submitted raises ``OutcomeUnknown``
-in the canceller's place (``__cause__``: the ``CancelledError``), because the
-command may have run; it is never resent.  Read the state and decide.
+Cancelling an awaited PR OUT that was submitted and has not ended raises
+``OutcomeUnknown`` in the canceller's place (``__cause__``: the
+``CancelledError``), because the command may have run; it is never resent.
+Read the state and decide.  One whose end is known when the cancellation
+lands (it completed, or the device said it was not performed) lets the
+``CancelledError`` through: ``errors.interrupted_out`` decides, as for a
+blocking ``Device`` interrupted by a signal handler.
 
 Commands on one ``aio.Device`` run one at a time (an ``asyncio.Lock``);
 commands on different devices overlap.
@@ -42,8 +46,9 @@ from .device import Device as _BlockingDevice
 from .device import _in_name, _out_name
 from .errors import (
     MalformedResponse,
+    OutcomeUnknown,
     PRError,
-    outcome_unknown,
+    interrupted_out,
     raise_for_result,
 )
 from .poll import _GONE, PollResult, _path, _what
@@ -127,6 +132,7 @@ class Device:
         self._result = ffi.new("struct pr_result *")
         self._ticket = ffi.new("int32_t *")
         self._wait_ms = ffi.new("uint32_t *")
+        self._ended: int = lib.PR_ERR_PENDING  # the last command's end, for interrupted_out
 
     @property
     def path(self) -> str:
@@ -159,11 +165,12 @@ class Device:
 
     # -- running one command ---------------------------------------------
 
-    async def _blocking(self, call: Callable[[], _T], out: str | None = None) -> _T:
+    async def _blocking(self, call: Callable[[], _T]) -> _T:
         """Run a blocking Device call in the pool.  Cancelled before the call
         started, it never starts; cancelled while it runs, the wait goes on
-        (the Device stays busy) and a PR OUT (``out``: its name) then raises
-        ``OutcomeUnknown`` instead of a silent ``CancelledError``."""
+        (the Device stays busy) and the call's own verdict decides: its
+        ``OutcomeUnknown`` is raised, any other end (done, or refused by the
+        device) lets the ``CancelledError`` through."""
         phase = ["queued"]
         guard = threading.Lock()
 
@@ -178,18 +185,19 @@ class Device:
             future = asyncio.get_running_loop().run_in_executor(_pool(), job)
             try:
                 return await asyncio.shield(future)  # type: ignore[arg-type]
-            except asyncio.CancelledError as cancelled:
+            except asyncio.CancelledError:
                 with guard:
                     if phase[0] == "queued":
                         phase[0] = "cancelled"
                         raise
                 while not future.done():
                     with contextlib.suppress(asyncio.CancelledError):
-                        await asyncio.shield(future)
-                if out is None:
-                    raise
-                raise outcome_unknown(cancelled, device=self.path, command=out,
-                                      cdb=b"") from cancelled  # fmt: skip
+                        await asyncio.wait({future})
+                # Device._pr_out applied errors.interrupted_out's rule already.
+                ended = future.exception()
+                if isinstance(ended, OutcomeUnknown):
+                    raise ended from ended.__cause__
+                raise
 
     async def _run(
         self, cdb: bytes, direction: int, data: Any, length: int, timeout_ms: int
@@ -197,6 +205,7 @@ class Device:
         """Submit once, then collect whenever the descriptor is readable;
         cancelled or not, an unfinished request is left with the driver."""
         device, result = self._device._device, self._result
+        self._ended = lib.PR_ERR_PENDING  # until a collect says otherwise
         rc = lib.pr_submit(device, cdb, len(cdb), direction, data, length, timeout_ms, result,
                            self._ticket)  # fmt: skip
         if rc != lib.PR_OK:
@@ -211,7 +220,16 @@ class Device:
                     return int(rc)
                 await _readable(device.handle, self._wait_ms[0] / 1000)
         except BaseException:
-            lib.pr_abandon(device, ticket)
+            # One last look, without waiting: a completion already there, or
+            # collected as the exception came (the ticket is gone then: the
+            # core's state has its end), is a known end.
+            rc = lib.pr_collect(device, ticket, collect_into, length if collect_into else 0,
+                                result, self._wait_ms)  # fmt: skip
+            if rc == lib.PR_ERR_ARGUMENT:
+                rc = lib.pr_settled(device, result)
+            if rc == lib.PR_ERR_PENDING:
+                lib.pr_abandon(device, ticket)
+            self._ended = rc
             raise
 
     # -- PERSISTENT RESERVE IN ----------------------------------------------
@@ -322,7 +340,7 @@ class Device:
         command = _out_name(action)
         self._device._check_out_allowed(command)
         if not self._native:
-            return await self._blocking(lambda: method(self._device, *args, **kwargs), command)
+            return await self._blocking(lambda: method(self._device, *args, **kwargs))
         timeout_ms = self._device._timeout_for(timeout)
         parameters, cdb = _out_bytes(action, fields)
         buffer = ffi.from_buffer("uint8_t[]", parameters)
@@ -332,10 +350,11 @@ class Device:
             try:
                 rc = await self._run(cdb, lib.PR_DIR_TO_DEVICE, buffer, len(parameters), timeout_ms)
             except BaseException as interruption:  # cancelled, or a handler's exception
-                if not self._result.dispatched:
+                raised = interrupted_out(interruption, self._ended, self._result,
+                                         device=self.path, command=command)  # fmt: skip
+                if raised is interruption:
                     raise
-                raise outcome_unknown(interruption, device=self.path, command=command,
-                                      cdb=cdb) from interruption  # fmt: skip
+                raise raised from interruption
             if rc != lib.PR_OK:
                 raise_for_result(rc, self._result, device=self.path, command=command,
                                  is_out=True, read_only=self._device.read_only)  # fmt: skip

@@ -25,7 +25,7 @@ from .errors import (
     CommandTimeout,
     UnsupportedOperation,
     UnsupportedPlatform,
-    outcome_unknown,
+    interrupted_out,
     raise_for_result,
     windows_os_error,
 )
@@ -152,10 +152,11 @@ class Device:
     context manager that closes it.
 
     A PR OUT whose outcome cannot be known (its wait timed out, the path was
-    lost, a signal handler raised) raises ``OutcomeUnknown`` and is never
-    resent: read the state and decide.  On Linux a PR OUT through a
-    device-mapper (multipath) node raises ``UnsupportedOperation`` naming its
-    paths, before any I/O: through the node it would reach one path only.
+    lost, a signal handler raised while it was in flight) raises
+    ``OutcomeUnknown`` and is never resent: read the state and decide.  On
+    Linux a PR OUT through a device-mapper (multipath) node raises
+    ``UnsupportedOperation`` naming its paths, before any I/O: through the
+    node it would reach one path only.
 
     A Device may be shared between threads: commands on one Device run one at
     a time, because they share its buffers.
@@ -603,16 +604,16 @@ class Device:
                     rc = lib.pr_resume(self._device, self._result)
             except BaseException as interruption:  # KeyboardInterrupt, a handler's exception
                 request.transport_ids = ffi.NULL
-                # Only a command still in flight has an unknown outcome; one
-                # that was never sent, or had finished, lets it through.
-                if rc not in (None, lib.PR_ERR_INTERRUPTED) or not self._result.dispatched:
+                # A handler may raise as the C call returns, before rc is
+                # stored: the core's own state says how the command ended.
+                if rc is None or rc == lib.PR_ERR_INTERRUPTED:
+                    rc = lib.pr_settled(self._device, self._result)
+                raised = interrupted_out(
+                    interruption, rc, self._result, device=self._path, command=command
+                )
+                if raised is interruption:
                     raise
-                raise outcome_unknown(
-                    interruption,
-                    device=self._path,
-                    command=command,
-                    cdb=bytes(ffi.buffer(self._result.cdb, self._result.cdb_len)),
-                ) from interruption
+                raise raised from interruption
             if rc != lib.PR_OK:
                 raise_for_result(
                     rc,

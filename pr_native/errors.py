@@ -548,6 +548,27 @@ def outcome_unknown(
     return unknown
 
 
+def interrupted_out(
+    cause: BaseException, rc: int, result: Any, *, device: str, command: str
+) -> BaseException:
+    """THE rule for a PR OUT whose caller was interrupted (a signal handler's
+    exception, a cancellation): what to raise instead of its outcome.
+
+    ``rc`` is the command's end as the C core knows it (``pr_settled``, or
+    the code the call returned): ``PR_ERR_PENDING`` or
+    ``PR_ERR_INTERRUPTED`` while it is still in flight.  ``OutcomeUnknown``
+    (``cause`` as its cause) when the command may have run: submitted and
+    still in flight, or ended as ``may_have_run`` says; otherwise ``cause``
+    itself, for a command never sent or whose end is known (it completed, or
+    the device's answer says it was not performed).
+    """
+    in_flight = rc in (lib.PR_ERR_PENDING, lib.PR_ERR_INTERRUPTED)
+    if result.dispatched and (in_flight or may_have_run(rc, result)):
+        cdb = bytes(ffi.buffer(result.cdb, result.cdb_len))
+        return outcome_unknown(cause, device=device, command=command, cdb=cdb)
+    return cause
+
+
 def raise_for_result(
     rc: int,
     result: Any,

@@ -68,6 +68,8 @@ class FakeLib:
     open_rc: int = 0
     open_errno: int = 0
     resumed: int = 0
+    in_flight: bool = False
+    """The last scripted command is still in flight (what ``pr_settled`` says)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -105,7 +107,29 @@ class FakeLib:
             raise AssertionError(f"unexpected I/O: {name}")
         result.os_error = 0
         result.dispatched = 1
-        return self.replies.pop(0)(call, result)
+        return self._scripted(self.replies.pop(0), call, result)
+
+    def _scripted(self, reply: Reply, call: Call, result: Any) -> int:
+        """``reply``'s return code; an exception it raises stands for a signal
+        handler's in the middle of the wait (the command stays in flight), an
+        ``on_return`` one for a handler's as the call returned."""
+        try:
+            rc = reply(call, result)
+        except _OnReturn as returned:
+            self.in_flight = returned.rc == lib.PR_ERR_INTERRUPTED
+            raise returned.exception from None
+        except BaseException:
+            self.in_flight = True
+            raise
+        self.in_flight = rc == lib.PR_ERR_INTERRUPTED
+        return rc
+
+    def pr_settled(self, device: Any, result: Any) -> int:
+        """The core's verdict from its own state: PR_ERR_PENDING while the
+        scripted command is in flight, else the real core's reading of result."""
+        if self.in_flight:
+            return int(lib.PR_ERR_PENDING)
+        return int(self.real.pr_settled(device, result))
 
     def pr_read_keys(self, *args: Any) -> int:
         return self._run("pr_read_keys", args, args[3])
@@ -142,7 +166,7 @@ class FakeLib:
         self.resumed += 1
         if not self.replies:
             raise AssertionError("unexpected resume")
-        return self.replies.pop(0)(self.calls[-1], result)
+        return self._scripted(self.replies.pop(0), self.calls[-1], result)
 
     def pr_execute(self, *args: Any) -> int:
         """A raw data-in command (Device._read_response): recorded, answered
@@ -205,3 +229,19 @@ def fail(
 
 def good() -> Reply:
     return fail(lib.PR_OK)
+
+
+class _OnReturn(Exception):
+    def __init__(self, rc: int, exception: BaseException) -> None:
+        self.rc = rc
+        self.exception = exception
+
+
+def on_return(reply: Reply, exception: BaseException) -> Reply:
+    """``reply``, then ``exception`` raised as the call returns: a signal
+    handler's, before the caller could store the return code."""
+
+    def answer(call: Call, result: Any) -> int:
+        raise _OnReturn(reply(call, result), exception)
+
+    return answer

@@ -5,6 +5,7 @@ Device seam for the executor path; argument checks and cancellation."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pr_native as pr
 from pr_native import aio
 from pr_native._native import ffi, lib
 
-from .fake_device import FakeLib, data
+from .fake_device import FakeLib, data, fail, good
 
 KEYS = bytes.fromhex("00 00 00 07 00 00 00 08 00 00 00 00 00 00 00 a1")
 
@@ -139,6 +140,35 @@ def test_cancelled_pr_out_is_outcome_unknown_and_never_resent(
     assert core.submitted == [raised.cdb] and core.abandoned == [1]
 
 
+@pytest.mark.parametrize(
+    ("rc", "raised_type"),
+    [(0, asyncio.CancelledError), (int(lib.PR_ERR_TIMEOUT), pr.OutcomeUnknown)],
+    ids=["completed", "timed-out"],
+)
+def test_a_pr_out_whose_completion_is_there_when_cancelled_ends_as_it_did(
+    fake_lib: FakeLib, core: PipeCore, rc: int, raised_type: type[BaseException]
+) -> None:
+    """The completion arrived and the cancellation lands before the loop
+    collected it: one last look collects it, and its end decides."""
+    core.rc, core.response = rc, b""
+
+    async def main() -> BaseException:
+        dev = _native(core)
+        task = asyncio.create_task(dev.clear(0xA1))
+        await asyncio.sleep(0.05)
+        core.complete()
+        task.cancel()
+        try:
+            await task
+        except BaseException as raised:
+            return raised
+        raise AssertionError("the cancelled PR OUT returned")
+
+    raised = asyncio.run(main())
+    assert type(raised) is raised_type
+    assert len(core.submitted) == 1 and core.abandoned == []
+
+
 def test_pr_out_verdict_is_the_blocking_devices(fake_lib: FakeLib, core: PipeCore) -> None:
     core.rc = int(lib.PR_ERR_TIMEOUT)
 
@@ -211,15 +241,27 @@ def test_poll_and_watch_check_their_arguments() -> None:
         asyncio.run(first_event())
 
 
-def test_cancelled_pr_out_on_the_executor_path_is_outcome_unknown(fake_lib: FakeLib) -> None:
+@pytest.mark.parametrize(
+    ("end", "raised_type"),
+    [
+        (good(), asyncio.CancelledError),  # it completed: the end is known
+        (fail(lib.PR_ERR_STATUS, status=0x18), asyncio.CancelledError),  # not performed
+        (fail(lib.PR_ERR_TIMEOUT, os_error=errno.ETIMEDOUT), pr.OutcomeUnknown),
+    ],
+    ids=["completed", "conflict", "timed-out"],
+)
+def test_cancelled_pr_out_on_the_executor_path_ends_as_the_blocking_device_decides(
+    fake_lib: FakeLib, end: Any, raised_type: type[BaseException]
+) -> None:
     """A blocking PR OUT that was running when its awaiter was cancelled:
-    the wait goes on, the Device stays busy, and OutcomeUnknown is raised."""
+    the wait goes on, the Device stays busy, and the command's own end
+    decides: OutcomeUnknown only when that end leaves it unknown."""
     running, release = threading.Event(), threading.Event()
 
     def slow(call: Any, result: Any) -> int:
         running.set()
         release.wait(10)
-        return 0
+        return end(call, result)  # type: ignore[no-any-return]
 
     fake_lib.replies.append(slow)
 
@@ -239,6 +281,8 @@ def test_cancelled_pr_out_on_the_executor_path_is_outcome_unknown(fake_lib: Fake
         raise AssertionError("the cancelled PR OUT returned")
 
     raised = asyncio.run(main())
-    assert isinstance(raised, pr.OutcomeUnknown)
-    assert isinstance(raised.__cause__, asyncio.CancelledError)
+    assert type(raised) is raised_type
+    if raised_type is pr.OutcomeUnknown:
+        assert isinstance(raised.__cause__, pr.CommandTimeout)
+        assert isinstance(raised.__context__, asyncio.CancelledError)
     assert len(fake_lib.calls) == 1
