@@ -59,6 +59,17 @@ def test_pr_in_json_matches_the_library(a: pr.Device, b: pr.Device) -> None:
     assert code == 0 and doc["result"]["type_mask_valid"] is True
 
 
+def test_pr_in_json_carries_the_lu_name_identify_gives(a: pr.Device, b: pr.Device) -> None:
+    """Every PR IN's --json names the logical unit as identify() does, the
+    same through every initiator."""
+    name = b.identify().lu_name
+    assert name is not None and a.identify().lu_name == name
+    for command in ("read-keys", "read-reservation", "read-full-status", "report-capabilities"):
+        for path in (a.path, b.path):
+            code, doc = ours_json(command, path)
+            assert (code, doc["lu_name"]) == (0, name), (command, path, doc)
+
+
 def test_pr_out_through_the_command_line(a: pr.Device, b: pr.Device, c: pr.Device) -> None:
     assert ours("register", a.path, "--new-key", hex(KEY_A))[0] == 0
     code, _, _ = ours("reserve", a.path, "--key", hex(KEY_A), "--type", "write-exclusive")

@@ -91,14 +91,16 @@ class Exporter:
 
     def scrape(self) -> dict[str, float]:
         """One scrape: 'name{label="value",...}' -> value of every pr_native
-        sample (labels in the exporter's order, empty ones left out)."""
+        sample (labels in the exporter's order, empty ones and lu_name, the
+        same on every sample of a device, left out)."""
         return {
             name
             + (
                 "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else ""
             ): value
-            for name, labels, value in self.samples()
+            for name, all_labels, value in self.samples()
             if name.startswith("pr_native_")
+            for labels in [{k: v for k, v in all_labels.items() if k != "lu_name"}]
         }
 
 
@@ -163,6 +165,12 @@ def test_exporter_follows_registrations_and_a_preempt(
     assert state[1:] == ({}, None)
     for path in (a.path, c.path):
         assert exported_state(empty, path) == state
+    # Every per-device sample carries the LU's name, as identify() gives it.
+    name = b.identify().lu_name
+    assert name is not None
+    for sample_name, labels, _ in empty:
+        if "device" in labels:
+            assert labels.get("lu_name") == name, (sample_name, labels)
 
     a.register(KEY_A)
     a.reserve(KEY_A, T.WRITE_EXCLUSIVE_REGISTRANTS_ONLY)
@@ -191,6 +199,7 @@ def test_exporter_follows_registrations_and_a_preempt(
     assert drain_unit_attentions(a) == []
     assert drain_unit_attentions(c) == []
     assert [s for s in after if s[0] == "pr_native_errors_total"] == []
+    assert {ls.get("lu_name") for _, ls, _ in after if "device" in ls} == {name}
     (duration,) = [
         (labels, v) for name, labels, v in after if name == "pr_native_scrape_duration_seconds"
     ]

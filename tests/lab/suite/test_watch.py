@@ -76,7 +76,10 @@ def test_watch_reports_changes_made_by_another_initiator(
 ) -> None:
     w = Watch(a.path, c.path)
     watch_process.append(w)
+    name = c.identify().lu_name
+    assert name is not None and a.identify().lu_name == name
     initial = w.next("initial", c.path)
+    assert initial["lu_name"] == name  # read once, when watch opened the node
     assert initial["state"] == {
         "generation": c.read_keys().generation,
         "keys": [],
@@ -93,6 +96,7 @@ def test_watch_reports_changes_made_by_another_initiator(
     a.register(KEY_A)
     b.preempt(KEY_B, KEY_A, T.EXCLUSIVE_ACCESS)  # A's registration goes: A gets a UA
     attention = w.next("unit_attention", a.path)
+    assert attention["lu_name"] == name
     sense = attention["error"]["sense"]
     assert (sense["asc"], sense["ascq"]) == (0x2A, 0x05)  # REGISTRATIONS PREEMPTED
     assert attention["error"]["exit_code"] == 6
@@ -139,14 +143,18 @@ def test_watch_survives_a_device_that_disappears(
     assert isinstance(initiators, list)
     unplug = Unplug(fabric, initiators[2])
     path = c.path
+    name = c.identify().lu_name
+    assert name is not None
     c.close()  # the node's number is reused only once nobody holds it open
     w = Watch(path)
     watch_process.append(w)
-    w.next("initial", path)
+    assert w.next("initial", path)["lu_name"] == name
     unplug.remove()
     gone = w.next("gone", path)
     assert gone["error"]["errno"] is not None
+    assert gone["lu_name"] == name  # the LU that went away
     unplug.restore()
     back = w.next("back", path)
     assert back["state"]["reservation"] is None
+    assert back["lu_name"] == name  # read again after the reopen
     assert w.stop() == 0
