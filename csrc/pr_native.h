@@ -437,6 +437,64 @@ int pr_device_identification(const struct pr_device *device, uint8_t *buffer,
                              struct pr_vpd_page *out, struct pr_result *result);
 /* --- end of device identity */
 
+/* --- Windows identity without pass-through: IOCTL_STORAGE_QUERY_PROPERTY
+ * (ntddstor.h), for identify() where the stack refuses SCSI pass-through.
+ * The descriptors come from the port or miniport driver and are decoded as
+ * untrusted input: every offset and size is checked against the bytes that
+ * arrived and the descriptor's own Size, nothing outside them is read, and
+ * *needed is Size (PR_ERR_SHORT: query again with that much room). */
+#define PR_WIN_STORAGE_DEVICE_PROPERTY 0     /* StorageDeviceProperty */
+#define PR_WIN_STORAGE_DEVICE_ID_PROPERTY 2  /* StorageDeviceIdProperty */
+#define PR_WIN_PROPERTY_ALLOCATION 1024      /* the first output buffer */
+
+/* STORAGE_DEVICE_DESCRIPTOR.  Each string is at its offset in the caller's
+ * buffer, `length` bytes before its NUL; offset 0: the driver gave none. */
+struct pr_win_device_descriptor {
+    uint32_t size;                  /* Size: the whole descriptor */
+    uint32_t bus_type;              /* STORAGE_BUS_TYPE */
+    uint32_t vendor_offset;
+    uint32_t vendor_length;
+    uint32_t product_offset;
+    uint32_t product_length;
+    uint32_t revision_offset;
+    uint32_t revision_length;
+    uint32_t serial_offset;
+    uint32_t serial_length;
+    uint8_t device_type;            /* the INQUIRY PERIPHERAL DEVICE TYPE */
+    uint8_t device_type_modifier;
+    uint8_t removable;              /* RemovableMedia */
+    uint8_t command_queueing;
+};
+
+/* pr_winbuf.c (pure, every OS).  A descriptor shorter than its fixed part,
+ * a DeviceType beyond 5 bits, a string offset inside the fixed part or past
+ * Size, or a string without its NUL before Size is PR_ERR_MALFORMED. */
+int pr_win_decode_device_descriptor(const uint8_t *data, uint32_t length,
+                                    struct pr_win_device_descriptor *out, uint64_t *needed);
+/* STORAGE_DEVICE_ID_DESCRIPTOR -> the VPD page 83h its identifiers were
+ * copied from, for pr_decode_device_identification: each STORAGE_IDENTIFIER
+ * becomes a designation descriptor with its CodeSet, Association, Type and
+ * Identifier (PROTOCOL IDENTIFIER and PIV are not carried: 0).  An
+ * identifier that overruns Size or the next one, a NextOffset that does not
+ * move past it, an IdentifierSize beyond 255 or a field beyond its SPC
+ * width is PR_ERR_MALFORMED.  capacity >= length always suffices. */
+int pr_win_device_id_page(const uint8_t *data, uint32_t length, uint8_t *page,
+                          uint32_t capacity, uint32_t *page_length, uint64_t *needed);
+/* pr_windows.c (PR_ERR_UNSUPPORTED elsewhere, from pr_winbuf.c):
+ * PropertyStandardQuery of property_id into buffer; result->transferred is
+ * what came back (ERROR_MORE_DATA: the part that fit).  FILE_ANY_ACCESS;
+ * the port driver answers from the INQUIRY data and VPD pages it read (at
+ * most an INQUIRY reaches the device: no PR state, no unit attention). */
+int pr_win_query_property(const struct pr_device *device, uint32_t property_id,
+                          uint8_t *buffer, uint32_t capacity, struct pr_result *result);
+/* 1 when identify() reads IOCTL_STORAGE_QUERY_PROPERTY instead of INQUIRY:
+ * the device was opened for the storage IOCTLs (which cannot carry
+ * INQUIRY), or in auto mode `result` is the standard INQUIRY that the stack
+ * refused to pass through before dispatch (ERROR_INVALID_FUNCTION,
+ * ERROR_NOT_SUPPORTED, ERROR_ACCESS_DENIED); else 0, always 0 off Windows. */
+int pr_win_identify_by_property(const struct pr_device *device, const struct pr_result *result);
+/* --- end of the Windows identity */
+
 /* cdef-end */
 
 /* Internal to the core (pr_ops.c), for the transports' pr_execute(): checks

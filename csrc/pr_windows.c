@@ -62,6 +62,7 @@
 PR_WIN_STATIC_ASSERT(pr_in_code, IOCTL_STORAGE_PERSISTENT_RESERVE_IN == 0x002D5018);
 PR_WIN_STATIC_ASSERT(pr_out_code, IOCTL_STORAGE_PERSISTENT_RESERVE_OUT == 0x002DD01C);
 PR_WIN_STATIC_ASSERT(sptd_code, IOCTL_SCSI_PASS_THROUGH_DIRECT == 0x0004D014);
+PR_WIN_STATIC_ASSERT(query_property_code, IOCTL_STORAGE_QUERY_PROPERTY == 0x002D1400);
 PR_WIN_STATIC_ASSERT(sense_fits_uchar, PR_WIN_SENSE_LEN <= 255 && PR_WIN_SENSE_LEN <= PR_SENSE_MAX);
 PR_WIN_STATIC_ASSERT(cdb_fits, sizeof(((SCSI_PASS_THROUGH_DIRECT *)0)->Cdb) >= PR_CDB_MAX);
 
@@ -394,6 +395,62 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
     (void)pr_execute_begin(device, cdb, cdb_len, direction, data, data_len, result);
     return pr_win_storage_ioctl(handle, direction, command, command_len, data, data_len,
                                 result);
+}
+
+/*
+ * Identity without pass-through.  IOCTL_STORAGE_QUERY_PROPERTY is
+ * METHOD_BUFFERED and FILE_ANY_ACCESS: a read-only handle, or one a policy
+ * keeps from pass-through, may still ask.  classpnp answers
+ * StorageDeviceProperty from the INQUIRY data (and VPD page 80h) the port
+ * driver read when it enumerated the device, and passes
+ * StorageDeviceIdProperty down to the port driver, which builds it from VPD
+ * page 83h.  ERROR_MORE_DATA: the part that fit came back, its header's Size
+ * says how much is needed.
+ */
+int pr_win_query_property(const struct pr_device *device, uint32_t property_id,
+                          uint8_t *buffer, uint32_t capacity, struct pr_result *result)
+{
+    uint8_t query[SPQ_SIZE];
+    DWORD returned = 0;
+    DWORD error;
+
+    if (result == NULL)
+        return PR_ERR_ARGUMENT;
+    memset(result, 0, sizeof(*result));
+    if (device == NULL || device->handle == (intptr_t)INVALID_HANDLE_VALUE || buffer == NULL ||
+        capacity < SDH_SIZE ||
+        (property_id != PR_WIN_STORAGE_DEVICE_PROPERTY &&
+         property_id != PR_WIN_STORAGE_DEVICE_ID_PROPERTY))
+        return PR_ERR_ARGUMENT;
+    result->transport = PR_TRANSPORT_STORAGE_IOCTL;
+    memset(query, 0, sizeof(query));
+    pr_put_le32(query + SPQ_PROPERTY_ID_OFFSET, property_id);
+    pr_put_le32(query + SPQ_QUERY_TYPE_OFFSET, SPQ_PROPERTY_STANDARD_QUERY);
+    if (!pr_win_device_io_control((HANDLE)device->handle, IOCTL_STORAGE_QUERY_PROPERTY, query,
+                                  (DWORD)sizeof(query), buffer, (DWORD)capacity, &returned,
+                                  NULL)) {
+        error = GetLastError();
+        if (error != ERROR_MORE_DATA)
+            return pr_win_failed(error, result);
+        result->os_error = (int32_t)error;
+    }
+    result->dispatched = 1;
+    result->transferred = returned < capacity ? (uint32_t)returned : capacity;
+    result->resid = (int32_t)(capacity - result->transferred);
+    return PR_OK;
+}
+
+/* See pr_native.h: the one rule for "identify() through the storage property". */
+int pr_win_identify_by_property(const struct pr_device *device, const struct pr_result *result)
+{
+    if (device == NULL || result == NULL)
+        return 0;
+    if (device->transport == PR_TRANSPORT_STORAGE_IOCTL)
+        return 1;
+    return device->transport == PR_TRANSPORT_AUTO && result->cdb_len > 0 &&
+           result->cdb[0] == PR_OPCODE_INQUIRY &&
+           result->transport == PR_TRANSPORT_PASS_THROUGH && !result->dispatched &&
+           pr_win_pass_through_refused((DWORD)result->os_error);
 }
 
 /* path is UTF-8: \\.\PhysicalDriveN, \\.\TapeN, \\.\CdRomN or an interface path. */

@@ -125,6 +125,7 @@ def identity(result: Identity) -> Json:
         "lu_name": result.lu_name,
         "relative_target_port": result.relative_target_port,
         "designators": [designator(d) for d in result.designators],
+        "source": result.source,
     }
 
 

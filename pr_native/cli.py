@@ -321,6 +321,8 @@ def _identity_text(ident: Any) -> list[str]:
         f"  relative target port: {ident.relative_target_port}",
         f"  designators ({len(ident.designators)}):",
     ]
+    if ident.source != "inquiry":
+        lines.insert(1, f"  from: {ident.source} (no SCSI pass-through)")
     for d in ident.designators:
         where = d.association.name.lower().replace("_", " ")
         if d.protocol_identifier is not None:

@@ -5,9 +5,27 @@ the VPD pages 00h (supported pages), 80h (unit serial number) and 83h
 ``Device.identify()`` reads them; ``pr_native.cdb.decode_identity`` decodes
 the same bytes given by hand.  INQUIRY changes nothing: it never touches the
 persistent reservations and neither reports nor clears a unit attention
-(SPC-4 5.14), so it is safe on the I_T nexus a cluster uses.  On Windows it
-travels through SCSI pass-through, as every command does
-(``transport="storage-ioctl"`` cannot carry it: ``UnsupportedOperation``).
+(SPC-4 5.14), so it is safe on the I_T nexus a cluster uses.
+
+On Windows INQUIRY travels through SCSI pass-through, as every command does.
+Where there is none, ``identify()`` reads the same data from the storage
+stack with ``IOCTL_STORAGE_QUERY_PROPERTY`` (``Identity.source`` says which
+it was, ``"storage-query-property"``): always on a device opened with
+``transport="storage-ioctl"``, and in the automatic mode when the stack
+refuses to pass the standard INQUIRY through before sending it
+(ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED: no pass-through in the stack
+or the miniport; ERROR_ACCESS_DENIED: a handle or policy without it).  A
+pass-through that may have reached the device and failed (a timeout, a
+transport error) is reported, not replaced.  ``StorageDeviceProperty``
+gives the device type, removable bit, vendor, product, revision and serial
+number; ``StorageDeviceIdProperty`` the VPD page 83h designators the port
+driver copied, turned back into that page and decoded by the same decoder,
+so ``lu_name``, ``str()`` and ``relative_target_port`` are the same.  What
+the descriptors do not carry reads as unknown: ``version`` 0,
+``multi_port`` False, ``target_port_group_support`` 0, ``supported_pages``
+empty, and every designator's ``protocol_identifier`` None (the port
+driver drops PIV and PROTOCOL IDENTIFIER).  A stack without
+``StorageDeviceIdProperty`` gives no designators, so ``lu_name`` None.
 
 The logical unit's name, ``Identity.lu_name``, is the text of its preferred
 designator: among the well-formed designators associated with the logical
@@ -162,6 +180,16 @@ class Identity(Record):
     relative_target_port: int | None
     """RELATIVE TARGET PORT IDENTIFIER of the port that answered (as READ
     FULL STATUS reports it); None without such a designator."""
+    source: str
+    """Where the data came from: ``"inquiry"`` (the device's own INQUIRY
+    data and VPD pages), or on Windows ``"storage-query-property"`` (the
+    storage stack's copy, through IOCTL_STORAGE_QUERY_PROPERTY: the module
+    docstring says when, and what it lacks)."""
+
+
+#: ``Identity.source`` values.
+SOURCE_INQUIRY = "inquiry"
+SOURCE_STORAGE_PROPERTY = "storage-query-property"
 
 
 # lu_name: (type, NAA field or length) -> rank, lower is better.
@@ -263,6 +291,7 @@ def _identity(
         designators,
         lu_name(designators),
         relative_target_port(designators),
+        SOURCE_INQUIRY,
     )
 
 
@@ -336,15 +365,23 @@ def decode(
 # -- reading a device (Device.identify) ----------------------------------------
 
 
+class _ByProperty(Exception):
+    """The standard INQUIRY cannot go to this device: read the storage
+    properties instead (``pr_win_identify_by_property``)."""
+
+
 def _read_page(
     device: Device,
     command: str,
     timeout_ms: int,
     issue: Callable[[int, int], int],
+    by_property: bool = False,
 ) -> bytes:
     """One INQUIRY, read again until the data is whole (the PR IN sizing
     rules of ``_prin``): ``issue(allocation, timeout_ms)`` runs the pr_ops
-    call.  Returns the bytes the decoded data came from."""
+    call.  Returns the bytes the decoded data came from.  ``by_property``:
+    raise ``_ByProperty`` where the C core says the storage properties
+    stand in for it."""
     allocation = lib.PR_INQUIRY_ALLOCATION
     while True:
         if allocation > device._capacity:
@@ -357,6 +394,8 @@ def _read_page(
             allocation = _prin.next_allocation(
                 allocation, result.needed, device=device.path, command=command
             )
+        elif by_property and lib.pr_win_identify_by_property(device._device, result):
+            raise _ByProperty
         elif not _prin.interrupted(rc, result):
             raise_for_result(
                 rc,
@@ -375,12 +414,16 @@ def read(device: Device, timeout_ms: int) -> Identity:
     handle, result = device._device, device._result
     inquiry = ffi.new("struct pr_inquiry *")
     page = ffi.new("struct pr_vpd_page *")
-    _read_page(
-        device,
-        _INQUIRY,
-        timeout_ms,
-        lambda n, ms: lib.pr_inquiry(handle, device._buffer, n, ms, inquiry, result),
-    )
+    try:
+        _read_page(
+            device,
+            _INQUIRY,
+            timeout_ms,
+            lambda n, ms: lib.pr_inquiry(handle, device._buffer, n, ms, inquiry, result),
+            by_property=True,
+        )
+    except _ByProperty:
+        return _read_storage_properties(device)
     try:
         data = _read_page(
             device,
@@ -419,3 +462,110 @@ def read(device: Device, timeout_ms: int) -> Identity:
         )
         designators = _designators(page, found, data)
     return _identity(inquiry, pages, serial, designators)
+
+
+# -- Windows: IOCTL_STORAGE_QUERY_PROPERTY ------------------------------------
+
+_PROPERTY_NAMES = {
+    lib.PR_WIN_STORAGE_DEVICE_PROPERTY: "IOCTL_STORAGE_QUERY_PROPERTY (StorageDeviceProperty)",
+    lib.PR_WIN_STORAGE_DEVICE_ID_PROPERTY: "IOCTL_STORAGE_QUERY_PROPERTY (StorageDeviceIdProperty)",
+}
+
+
+def _descriptor_string(data: bytes, offset: int, length: int) -> str | None:
+    if offset == 0:
+        return None
+    return data[offset : offset + length].decode("ascii", "backslashreplace").strip(" ")
+
+
+def _device_id_page(device_id: bytes) -> bytes:
+    """The VPD page 83h a STORAGE_DEVICE_ID_DESCRIPTOR was built from (C)."""
+    page = ffi.new("uint8_t[]", max(len(device_id), 4))
+    page_length, needed = ffi.new("uint32_t *"), ffi.new("uint64_t *")
+    rc = lib.pr_win_device_id_page(device_id, len(device_id), page, len(page), page_length, needed)
+    _checked(Decoded(rc, needed[0], None), _PROPERTY_NAMES[lib.PR_WIN_STORAGE_DEVICE_ID_PROPERTY])
+    return bytes(ffi.buffer(page, page_length[0]))
+
+
+def decode_storage_properties(device: bytes, device_id: bytes | None = None) -> Identity:
+    """The Identity a STORAGE_DEVICE_DESCRIPTOR (``device``) and a
+    STORAGE_DEVICE_ID_DESCRIPTOR (``device_id``; None: the stack has none)
+    describe, as IOCTL_STORAGE_QUERY_PROPERTY returned them."""
+    out, needed = ffi.new("struct pr_win_device_descriptor *"), ffi.new("uint64_t *")
+    device = bytes(device)
+    rc = lib.pr_win_decode_device_descriptor(device, len(device), out, needed)
+    _checked(Decoded(rc, needed[0], out), _PROPERTY_NAMES[lib.PR_WIN_STORAGE_DEVICE_PROPERTY])
+    designators: tuple[Designator, ...] = ()
+    if device_id is not None:
+        page = _device_id_page(bytes(device_id))
+        decoded = _decode_page(lib.PR_VPD_DEVICE_IDENTIFICATION, page)
+        designators = _designators(decoded.out, decoded.items, page)
+    return Identity._make(
+        0,
+        PeripheralType(out.device_type),
+        bool(out.removable),
+        0,
+        False,
+        0,
+        _descriptor_string(device, out.vendor_offset, out.vendor_length) or "",
+        _descriptor_string(device, out.product_offset, out.product_length) or "",
+        _descriptor_string(device, out.revision_offset, out.revision_length) or "",
+        _descriptor_string(device, out.serial_offset, out.serial_length) or None,
+        (),
+        designators,
+        lu_name(designators),
+        relative_target_port(designators),
+        SOURCE_STORAGE_PROPERTY,
+    )
+
+
+def _short(property_id: int, data: bytes) -> int | None:
+    """The Size a descriptor cut short by the buffer asks for; None when it
+    arrived whole (its decoding is decode_storage_properties' business)."""
+    needed = ffi.new("uint64_t *")
+    if property_id == lib.PR_WIN_STORAGE_DEVICE_PROPERTY:
+        out = ffi.new("struct pr_win_device_descriptor *")
+        rc = lib.pr_win_decode_device_descriptor(data, len(data), out, needed)
+    else:
+        page, length = ffi.new("uint8_t[]", max(len(data), 4)), ffi.new("uint32_t *")
+        rc = lib.pr_win_device_id_page(data, len(data), page, len(page), length, needed)
+    return int(needed[0]) if rc == lib.PR_ERR_SHORT else None
+
+
+def _query(device: Device, property_id: int, *, optional: bool = False) -> bytes | None:
+    """One property, queried again with the room its descriptor's Size asks
+    for.  ``optional``: None when the stack refuses it before anything was
+    sent (it has no such property)."""
+    command = _PROPERTY_NAMES[property_id]
+    allocation = lib.PR_WIN_PROPERTY_ALLOCATION
+    while True:
+        if allocation > device._capacity:
+            device._allocate(allocation)
+        result = device._result
+        rc = lib.pr_win_query_property(
+            device._device, property_id, device._buffer, allocation, result
+        )
+        if rc != lib.PR_OK:
+            if optional and rc == lib.PR_ERR_OS and not result.dispatched:
+                return None
+            raise_for_result(
+                rc,
+                result,
+                device=device.path,
+                command=command,
+                is_out=False,
+                read_only=device.read_only,
+            )
+        data = bytes(ffi.buffer(device._buffer, result.transferred))
+        needed = _short(property_id, data)
+        if needed is None:
+            return data
+        allocation = _prin.next_allocation(allocation, needed, device=device.path, command=command)
+
+
+def _read_storage_properties(device: Device) -> Identity:
+    """``identify()`` without INQUIRY (the module docstring says when)."""
+    data = _query(device, lib.PR_WIN_STORAGE_DEVICE_PROPERTY)
+    assert data is not None
+    device_id = _query(device, lib.PR_WIN_STORAGE_DEVICE_ID_PROPERTY, optional=True)
+    return decode_storage_properties(data, device_id)

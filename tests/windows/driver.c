@@ -147,7 +147,8 @@ static BOOL WINAPI fake_device_io_control(HANDLE handle, DWORD code, LPVOID in, 
             *returned = out_len;
         return TRUE;
     }
-    if (code == IOCTL_STORAGE_PERSISTENT_RESERVE_IN && fake.reply != NULL) {
+    if ((code == IOCTL_STORAGE_PERSISTENT_RESERVE_IN || code == IOCTL_STORAGE_QUERY_PROPERTY) &&
+        fake.reply != NULL) {
         n = fake.reply_len < out_len ? fake.reply_len : out_len;
         memcpy(out, fake.reply, n);
         if (returned != NULL)
@@ -1137,6 +1138,132 @@ static void test_auto_refused(void)
     }
 }
 
+/* ---- identity without pass-through: IOCTL_STORAGE_QUERY_PROPERTY -------- */
+
+static int query_sent(DWORD property_id, const uint8_t *buffer, DWORD capacity)
+{
+    uint8_t expected[12];
+
+    memset(expected, 0, sizeof(expected));
+    expected[0] = (uint8_t)property_id;  /* PropertyId; QueryType 0 = PropertyStandardQuery */
+    return fake.calls == 1 && fake.handle == (HANDLE)FAKE_HANDLE &&
+           fake.code == IOCTL_STORAGE_QUERY_PROPERTY && fake.code == 0x002D1400 &&
+           fake.in_len == sizeof(expected) && memcmp(fake.in, expected, sizeof(expected)) == 0 &&
+           fake.out_ptr == buffer && fake.out_len == capacity && fake.returned_given &&
+           !fake.overlapped_given;
+}
+
+static void test_query_property(void)
+{
+    /* A STORAGE_DEVICE_ID_DESCRIPTOR as the DDK lays it out, built here
+     * through the SDK struct (not pr_ddk_layout.h): one NAA identifier. */
+    uint8_t reply[64];
+    uint8_t buffer[128];
+    uint8_t page[128];
+    uint32_t page_length = 0;
+    uint64_t needed = 0;
+    STORAGE_DEVICE_ID_DESCRIPTOR *descriptor = (STORAGE_DEVICE_ID_DESCRIPTOR *)reply;
+    STORAGE_IDENTIFIER *id;
+    static const uint8_t naa[16] = {0x60, 0x01, 0x40, 0x5a, 0xb0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const uint8_t expected_page[] = {0, 0x83, 0, 20, 1, 0x03, 0, 16, 0x60, 0x01, 0x40, 0x5a,
+                                            0xb0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    struct pr_result result;
+    DWORD errors[] = {ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED, ERROR_ACCESS_DENIED};
+    const uint8_t inquiry_cdb[6] = {0x12, 0, 0, 0, 0xFF, 0};
+    const uint8_t read_keys_cdb[10] = {0x5E, 0, 0, 0, 0, 0, 0, 0, 0x10, 0};
+    uint8_t data[255];
+    unsigned i;
+    int rc;
+
+    memset(reply, 0, sizeof(reply));
+    descriptor->Version = sizeof(STORAGE_DEVICE_ID_DESCRIPTOR);
+    descriptor->NumberOfIdentifiers = 1;
+    id = (STORAGE_IDENTIFIER *)descriptor->Identifiers;
+    id->CodeSet = StorageIdCodeSetBinary;
+    id->Type = StorageIdTypeFCPHName;  /* NAA */
+    id->Association = StorageIdAssocDevice;
+    id->IdentifierSize = sizeof(naa);
+    id->NextOffset = 0;
+    memcpy(id->Identifier, naa, sizeof(naa));
+    descriptor->Size = (DWORD)(offsetof(STORAGE_DEVICE_ID_DESCRIPTOR, Identifiers) +
+                               offsetof(STORAGE_IDENTIFIER, Identifier) + sizeof(naa));
+
+    fake_reset();
+    fake.reply = reply;
+    fake.reply_len = descriptor->Size;
+    rc = pr_win_query_property(&auto_device, PR_WIN_STORAGE_DEVICE_ID_PROPERTY, buffer,
+                               sizeof(buffer), &result);
+    check(rc == PR_OK && query_sent(2, buffer, sizeof(buffer)) &&
+              result.transferred == descriptor->Size && result.dispatched == 1 &&
+              result.transport == PR_TRANSPORT_STORAGE_IOCTL && result.cdb_len == 0,
+          "query StorageDeviceIdProperty: 12-byte STORAGE_PROPERTY_QUERY, %u bytes back",
+          result.transferred);
+    rc = pr_win_device_id_page(buffer, result.transferred, page, sizeof(page), &page_length,
+                               &needed);
+    check(rc == PR_OK && page_length == sizeof(expected_page) &&
+              memcmp(page, expected_page, sizeof(expected_page)) == 0,
+          "the SDK's STORAGE_DEVICE_ID_DESCRIPTOR -> VPD page 83h, exact bytes");
+
+    /* Too small: ERROR_MORE_DATA with the part that fit; Size says how much. */
+    fake_reset();
+    fake.reply = reply;
+    fake.reply_len = descriptor->Size;
+    fake.error = ERROR_MORE_DATA;
+    rc = pr_win_query_property(&storage_device, PR_WIN_STORAGE_DEVICE_ID_PROPERTY, buffer, 16,
+                               &result);
+    check(rc == PR_OK && result.transferred == 16 && result.os_error == ERROR_MORE_DATA &&
+              pr_win_device_id_page(buffer, 16, page, sizeof(page), &page_length, &needed) ==
+                  PR_ERR_SHORT &&
+              needed == descriptor->Size,
+          "ERROR_MORE_DATA: 16 bytes kept, the decoder asks for Size %lu",
+          (unsigned long)descriptor->Size);
+
+    fake_reset();
+    fake.error = ERROR_INVALID_FUNCTION;
+    rc = pr_win_query_property(&auto_device, PR_WIN_STORAGE_DEVICE_PROPERTY, buffer,
+                               sizeof(buffer), &result);
+    check(rc == PR_ERR_OS && query_sent(0, buffer, sizeof(buffer)) &&
+              result.os_error == ERROR_INVALID_FUNCTION && result.dispatched == 0,
+          "query StorageDeviceProperty refused: PR_ERR_OS, not dispatched");
+    fake_reset();
+    check(pr_win_query_property(&auto_device, 1, buffer, sizeof(buffer), &result) ==
+                  PR_ERR_ARGUMENT &&
+              pr_win_query_property(&auto_device, 0, buffer, 7, &result) == PR_ERR_ARGUMENT &&
+              fake.calls == 0,
+          "query property: another property id or a buffer below the header: nothing sent");
+
+    /* When identify() takes the property route: the one rule. */
+    for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+        fake_reset();
+        fake.pass_through_error = errors[i];
+        rc = pr_execute(&auto_device, inquiry_cdb, 6, PR_DIR_FROM_DEVICE, data, sizeof(data),
+                        TIMEOUT_MS, &result);
+        check(rc == PR_ERR_OS && fake.calls == 1 &&
+                  pr_win_identify_by_property(&auto_device, &result) == 1 &&
+                  pr_win_identify_by_property(&pass_device, &result) == 0,
+              "auto INQUIRY refused with %lu: identify by property (forced pass-through: no)",
+              (unsigned long)errors[i]);
+        fake_reset();
+        fake.pass_through_error = errors[i];
+        pr_execute(&auto_device, read_keys_cdb, 10, PR_DIR_FROM_DEVICE, data, 16, TIMEOUT_MS,
+                   &result);
+        check(pr_win_identify_by_property(&auto_device, &result) == 0,
+              "a refused PR IN is no INQUIRY: no property route");
+    }
+    fake_reset();
+    fake.pass_through_error = ERROR_SEM_TIMEOUT;
+    pr_execute(&auto_device, inquiry_cdb, 6, PR_DIR_FROM_DEVICE, data, sizeof(data), TIMEOUT_MS,
+               &result);
+    check(pr_win_identify_by_property(&auto_device, &result) == 0,
+          "auto INQUIRY that timed out (dispatched): reported, no property route");
+    fake_reset();
+    rc = pr_execute(&storage_device, inquiry_cdb, 6, PR_DIR_FROM_DEVICE, data, sizeof(data),
+                    TIMEOUT_MS, &result);
+    check(rc == PR_ERR_UNSUPPORTED && fake.calls == 0 &&
+              pr_win_identify_by_property(&storage_device, &result) == 1,
+          "storage-IOCTL device: INQUIRY unsupported, nothing sent, identify by property");
+}
+
 int main(void)
 {
     test_layouts();
@@ -1154,6 +1281,7 @@ int main(void)
     test_pass_through_status();
     test_selection();
     test_auto_refused();
+    test_query_property();
 
     printf("%u passed, %u failed\n", passed, failed);
     fflush(stdout);

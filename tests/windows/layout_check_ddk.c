@@ -1,11 +1,13 @@
 /*
  * layout_check_ddk.c - compile-time check of the PRI_/PRO_ offsets in
- * csrc/pr_ddk_layout.h against mingw-w64 <ddk/scsi.h>.  That header is a
- * kernel header: it compiles only after <ddk/ntddk.h> and with
- * -I<mingw include>/ddk, so it gets a translation unit of its own.
+ * csrc/pr_ddk_layout.h against mingw-w64 <ddk/scsi.h>, and of the
+ * IOCTL_STORAGE_QUERY_PROPERTY structs against <ntddstor.h>.  Those are
+ * kernel headers: they compile only after <ddk/ntddk.h> and with
+ * -I<mingw include>/ddk, so they get a translation unit of their own.
  */
 #include <ddk/ntddk.h>
 #include <ddk/scsi.h>
+#include <ntddstor.h>
 
 #include <stddef.h>
 
@@ -63,3 +65,6 @@ _Static_assert(offsetof(PRI_RESERVATION_DESCRIPTOR, Reserved) + 1 ==
                    PRI_DESCRIPTOR_TYPE_SCOPE_OFFSET, "PRI desc Type|Scope after Reserved");
 _Static_assert(offsetof(PRI_RESERVATION_DESCRIPTOR, Obsolete) ==
                    PRI_DESCRIPTOR_TYPE_SCOPE_OFFSET + 1, "PRI desc Type|Scope is one byte");
+
+/* IOCTL_STORAGE_QUERY_PROPERTY's structs, as ntddstor.h declares them. */
+#include "layout_check_storage_property.h"

@@ -78,3 +78,6 @@ _Static_assert(MEMBER_SIZE(struct pr_win_sptd_with_sense, sense) == PR_WIN_SENSE
                "SenseInfoLength is a UCHAR and fits pr_result.sense");
 _Static_assert(offsetof(struct pr_win_sptd_with_sense, sense) + PR_WIN_SENSE_LEN <=
                    sizeof(struct pr_win_sptd_with_sense), "sense inside the buffer");
+
+/* IOCTL_STORAGE_QUERY_PROPERTY's structs, as winioctl.h declares them. */
+#include "layout_check_storage_property.h"
