@@ -14,7 +14,12 @@ is off):
 
 - ``on``: unfence this node (``fencing.unfence`` with ``after_fenced``: the
   cluster lets it back in), keeping its key in the key store
-  (``STORE.key``) and its devices in ``STORE.dev``, as fence_scsi does;
+  (``STORE.key``) and its devices in ``STORE.dev``, as fence_scsi does, and
+  (its own addition) ``STORE.lu``: the logical units (``lu_name``) its key
+  was verified registered on, one ``key lu_name`` line each, passed as
+  ``registered_on`` to the next unfence, so that a node fenced since is
+  known as fenced even after a monitor's PR IN consumed the REGISTRATIONS
+  PREEMPTED unit attention (the log then says so);
 - ``off``: fence the node ``--plug`` names (``fencing.fence``, PREEMPT AND
   ABORT with this node's key from the key store); ``reboot`` is ``off``: a
   fabric-fenced node lets itself back in with ``on`` when it rejoins;
@@ -58,12 +63,37 @@ if TYPE_CHECKING:
 
     from .fencing import Report
 
+__all__ = [
+    "ACTIONS",
+    "AGENT",
+    "DEFAULT_STORE",
+    "EC_FAILED",
+    "EC_OFF",
+    "EC_OK",
+    "OPTIONS",
+    "Failed",
+    "Option",
+    "main",
+    "metadata",
+    "store_path",
+    "stored_devices",
+    "stored_key",
+    "stored_registrations",
+]
+
 AGENT = "fence_pr_native"
+"""The agent's name, as the metadata and Pacemaker know it."""
 FENCE_SCSI = "/usr/sbin/fence_scsi"
 DEFAULT_STORE = "/var/run/cluster/fence_scsi"
+"""The key store without the installed fence_scsi to name its own."""
 _NO_TIMEOUT = 60.0  # seconds for a whole operation when the timeout is disabled
 
-EC_OK, EC_FAILED, EC_OFF = 0, 1, 2
+EC_OK = 0
+"""Exit status: the action succeeded (``status``: the node is on)."""
+EC_FAILED = 1
+"""Exit status: the action failed."""
+EC_OFF = 2
+"""Exit status of ``status`` for a node that is off."""
 
 ACTIONS = (
     "on",
@@ -76,6 +106,7 @@ ACTIONS = (
     "manpage",
     "validate-all",
 )
+"""Every action the agent carries out."""
 # The actions the metadata advertises: fence_scsi's, so that Pacemaker treats
 # both alike (reboot is carried out as off, list is not advertised).
 _ADVERTISED = ("on", "off", "status", "monitor", "metadata", "manpage", "validate-all")
@@ -92,13 +123,17 @@ class Option(Record):
     getopt: str
     """Its short and long forms as the metadata's ``getopt mixed`` shows them."""
     default: str | None
+    """The value when it is not given (None: none)."""
     required: str
+    """The metadata's ``required``: ``"1"`` or ``"0"``."""
     content: str
     """The metadata's content type: string, boolean, integer, second."""
     order: int
+    """Its place in the usage text and the metadata."""
     help: str
     """The usage line; empty for options only Pacemaker passes."""
     shortdesc: str
+    """The metadata's description."""
     short: str = ""
     """Its short option where the metadata does not show it (``-H``: delay)."""
 
@@ -110,10 +145,12 @@ class Option(Record):
 
     @property
     def long(self) -> str:
+        """The long option: ``devices`` for ``-d, --devices``."""
         return self.getopt.split("--", 1)[1].split("=", 1)[0]
 
     @property
     def takes_value(self) -> bool:
+        """It takes a value (every content type but boolean)."""
         return self.content != "boolean"
 
 
@@ -415,6 +452,7 @@ OPTIONS: dict[str, Option] = {
         "fence_scsi's store, else /var/run/cluster/fence_scsi.",
     ),
 }
+"""fence_scsi's options and the agent's own, by their names on standard input."""
 # fence-agents' older names, accepted on standard input and listed in the
 # metadata as deprecated.
 _ALIASES = {"port": "plug", "debug": "debug_file", "suppress-errors": "suppress_errors"}
@@ -805,6 +843,7 @@ def save_key(options: dict[str, str], key: int) -> None:
 
 
 def stored_key(options: dict[str, str]) -> int:
+    """This node's key, as ``on`` kept it in ``STORE.key`` (``Failed`` without it)."""
     path = store_path(options) + ".key"
     try:
         with open(path, encoding="utf-8") as f:
@@ -812,6 +851,24 @@ def stored_key(options: dict[str, str]) -> int:
     except OSError:
         raise Failed(f'Failed: Cannot open file "{path}"') from None
     return parse_key(text)
+
+
+def save_registrations(options: dict[str, str], key: int, lu_names: Sequence[str]) -> None:
+    """Add ``lu_names`` to ``STORE.lu`` as registered with ``key`` (lines of
+    another key are dropped: the node's key changed)."""
+    names = dict.fromkeys(stored_registrations(options, key) + list(lu_names))
+    if lu_names:
+        _write(store_path(options) + ".lu", "".join(f"{key:x} {n}\n" for n in names), "w")
+
+
+def stored_registrations(options: dict[str, str], key: int) -> list[str]:
+    """The logical units ``STORE.lu`` says ``key`` was registered on."""
+    try:
+        with open(store_path(options) + ".lu", encoding="utf-8") as f:
+            lines = [line.split() for line in f]
+    except OSError:
+        return []
+    return [fields[1] for fields in lines if len(fields) == 2 and fields[0] == f"{key:x}"]
 
 
 def save_devices(options: dict[str, str], devices: Sequence[str]) -> None:
@@ -827,6 +884,7 @@ def save_devices(options: dict[str, str], devices: Sequence[str]) -> None:
 
 
 def stored_devices(options: dict[str, str]) -> list[str]:
+    """The devices ``on`` kept in ``STORE.dev`` (``Failed`` without them)."""
     path = store_path(options) + ".dev"
     try:
         with open(path, encoding="utf-8") as f:
@@ -928,10 +986,14 @@ def action_on(options: dict[str, str], devices: list[str], key: int) -> int:
             key,
             aptpl="aptpl" in options,
             after_fenced=True,
+            registered_on=stored_registrations(options, key),
             timeout=operation_timeout(options),
         )
         _log_report(report)
         save_devices(options, [d.device for d in report.devices if d.ok])
+        save_registrations(
+            options, key, [d.lu_name for d in report.devices if d.ok and d.lu_name is not None]
+        )
         if report.ok:
             _power_wait(options)
             print("Success: Powered ON")

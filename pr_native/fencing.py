@@ -13,15 +13,24 @@ The three operations a cluster needs, each on many devices at once::
 device-mapper multipath nodes, whose every path is handled as
 ``pr_native.multipath`` does: REGISTER goes to each path, RESERVE and
 PREEMPT through one registered path.  Each device (with all its paths) is
-worked on in a thread of its own, all under ONE ``timeout`` for the whole
-operation: no command starts after it, and each command's own timeout is
-what is left of it.
+worked on in a thread of its own (one device: in the calling thread), all
+under ONE ``timeout`` for the whole operation: no command starts after it,
+each command's own timeout is what is left of it, and no wait goes past it.
+A PR OUT on ``/dev/sgN`` is submitted through the sg driver's write() and
+waited for with a deadline (the C core); every other command runs the
+blocking SG_IO ioctl, which the SCSI error handler may hold long past its
+timeout while an iSCSI path is gone (up to the session's
+replacement_timeout), so it runs in a thread of its own that is waited for
+until the operation's end, and then left to the kernel: the device's
+verdict is ``TIMED_OUT`` while the others go on.
 
-Every operation is verified and idempotent.  It drains and records each
-path's unit attentions (TEST UNIT READY), reads the state (READ FULL STATUS,
-or READ KEYS and READ RESERVATION where the device refuses it), sends only
-what is missing, one PR OUT at a time, reads the state again after each, and
-reports the state before and after with every command and every decision.
+Every operation is verified and idempotent.  ``unfence`` and ``fence``
+drain and record each path's unit attentions (TEST UNIT READY; ``status``
+sends none, to leave them for ``unfence``), read the state (READ FULL
+STATUS, or READ KEYS and READ RESERVATION where the device refuses it), send
+only what is missing, one PR OUT at a time, read the state again after
+each, and report the state before and after with every command and every
+decision.
 Calling ``unfence`` twice, or ``fence`` on a victim already gone, sends no
 PR OUT the second time.
 
@@ -66,8 +75,12 @@ anew.  REGISTRATIONS PREEMPTED on a path whose registration is then gone
 means that this host was fenced: ``unfence`` refuses, on every device and
 before sending anything, unless ``after_fenced=True`` says that the cluster
 lets it back in (the fence agent's ``on`` action does).  A unit attention
-that someone else consumed first (e.g. the disk driver's own I/O) cannot be
-seen.
+that something else consumed first (the disk driver's own I/O, a monitor's
+PR IN: SPC reports a unit attention to any command but INQUIRY, REPORT LUNS
+and REQUEST SENSE) cannot be seen; ``registered_on`` carries what the caller
+knows instead: the logical units its key was registered on, where the key
+found gone means this host was fenced (the fence agent keeps them in its
+store).
 
 ``node_key`` and ``node_id_key`` derive the keys fence_scsi derives from
 the cluster name and the node's name or corosync node id.
@@ -85,6 +98,7 @@ from collections.abc import Iterable, Sequence
 from enum import Enum
 
 from . import _validate
+from ._native import ffi
 from ._record import TYPE_CHECKING, Record
 from ._sysfs import first_entry as _first_entry
 from ._sysfs import read_text as _read_text
@@ -99,6 +113,7 @@ from .errors import (
     TransportError,
     UnitAttention,
     UnitAttentionCondition,
+    outcome_unknown,
 )
 from .results import FullStatus, Registrant, Reservation
 from .transport_id import FCPTransportID, ISCSITransportID, TransportID
@@ -140,6 +155,9 @@ _REPEATS = 3  # times one command may go to one path in one operation
 _MIN_OUT_TIMEOUT = 1.0  # no PR OUT starts with less time left than this
 _MIN_IN_TIMEOUT = 0.2
 _JOIN_MARGIN = 2.0  # a command's wait ends at its timeout plus 1 s on /dev/sgN
+# How long past the operation's end a command run in a thread of its own
+# (_Bounded) is waited for: time for the kernel's own timeout to be reported.
+_WAIT_MARGIN = 0.5
 
 _REGISTER = "REGISTER AND IGNORE EXISTING KEY"
 _RESERVE = "RESERVE"
@@ -179,9 +197,12 @@ class State(Record):
     _hex_fields = frozenset({"keys"})
 
     generation: int
+    """The PR generation (SPC-4 6.15.2): it grows with every PR OUT that
+    changed the registrations, so a change by another node shows."""
     keys: tuple[int, ...]
     """One key per registered I_T nexus."""
     reservation: Reservation | None
+    """The reservation held, as READ RESERVATION reports it; None if none."""
     registrants: tuple[Registrant, ...] | None = None
     """READ FULL STATUS; None where the device refuses it (the state was read
     with READ KEYS and READ RESERVATION)."""
@@ -213,19 +234,26 @@ class Action(Record):
     _hex_fields = frozenset({"key", "service_action_key"})
 
     path: str
+    """The path it went through."""
     command: str
     """``"REGISTER AND IGNORE EXISTING KEY"``, ``"RESERVE"``, ``"PREEMPT"``
     or ``"PREEMPT AND ABORT"``."""
     key: int
+    """The RESERVATION KEY field (0 for REGISTER AND IGNORE EXISTING KEY)."""
     service_action_key: int
+    """The SERVICE ACTION RESERVATION KEY field: the key registered, or the
+    key preempted."""
     type: ReservationType | None
+    """The TYPE field (None: the command has none)."""
     reason: str
+    """Why it was needed, from the state read before it."""
     outcome: str
     """``"done"`` (GOOD); ``"unknown"`` (``OutcomeUnknown``: see the
     decisions for what the state read after showed); ``"unit attention"``
     (not executed); ``"conflict"`` (RESERVATION CONFLICT); ``"failed"``
     (another answer, or refused before it was sent)."""
     error: str | None = None
+    """What came back instead of GOOD, in words."""
 
 
 class UnitAttentionSeen(Record):
@@ -234,7 +262,9 @@ class UnitAttentionSeen(Record):
     __slots__ = ()
 
     path: str
+    """The path (I_T nexus) it was reported on."""
     command: str
+    """The command that met it (``"TEST UNIT READY"``, ``"READ FULL STATUS"``...)."""
     condition: str
     """``UnitAttentionCondition`` name (``REGISTRATIONS_PREEMPTED``, ...), or
     the ASC and ASCQ of one without a name."""
@@ -250,22 +280,28 @@ class DeviceReport(Record):
     lu_name: str | None
     """The logical unit's name (``Device.identify()``), None if not read."""
     paths: tuple[PathReport, ...]
+    """Every path of the device, at the end."""
     before: State | None
     """The state read first; None when it could not be read."""
     after: State | None
     """The state read after the last PR OUT, which proves the result; the
     same as ``before`` when nothing was sent."""
     actions: tuple[Action, ...]
+    """Every PR OUT sent, in order."""
     unit_attentions: tuple[UnitAttentionSeen, ...]
+    """Every unit attention met, in order."""
     decisions: tuple[str, ...]
     """Every decision taken, in order, in words."""
     verdict: Verdict
+    """How this device's part ended."""
     registered: bool | None = None
     """This host's key is registered through every path (None: not known)."""
     error: str | None = None
+    """Why the verdict is not a success, in words."""
 
     @property
     def ok(self) -> bool:
+        """The verdict is DONE, ALREADY or REGISTERED."""
         return self.verdict in _OK
 
 
@@ -276,9 +312,13 @@ class Report(Record):
     _hex_fields = frozenset({"key", "victim_key"})
 
     operation: str
+    """``"unfence"``, ``"fence"`` or ``"status"``."""
     key: int
+    """This host's key."""
     victim_key: int | None
+    """``fence``: the key preempted; None otherwise."""
     devices: tuple[DeviceReport, ...]
+    """One report per device, in the order given."""
     duration: float
     """Seconds the whole operation took."""
 
@@ -447,6 +487,47 @@ class _Replan(Exception):
     """A unit attention answered a PR OUT: it was not executed."""
 
 
+class _Bounded:
+    """One blocking Device call in a thread of its own, so that its caller's
+    wait ends when the operation's does (``_Worker._call``).  A call that
+    did not end in time keeps its thread, and the Device its lock, until
+    the kernel gives the ioctl back; ``release`` then closes the Device."""
+
+    def __init__(
+        self, call: Callable[..., Any], args: tuple[Any, ...], timeout: float, name: str
+    ) -> None:
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self._call, self._args, self._timeout = call, args, timeout
+        self._ended = threading.Event()
+        self._lock = threading.Lock()
+        self._close: Device | None = None
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.value = self._call(*self._args, timeout=self._timeout)
+        except BaseException as error:  # handed to the waiting thread
+            self.error = error
+        with self._lock:
+            self._ended.set()
+            device, self._close = self._close, None
+        if device is not None:
+            device.close()
+
+    def wait(self, seconds: float) -> bool:
+        """Whether the call ended within ``seconds``."""
+        return self._ended.wait(seconds)
+
+    def release(self, device: Device) -> None:
+        """Close ``device`` once the call has ended (now, if it has)."""
+        with self._lock:
+            if not self._ended.is_set():
+                self._close = device
+                return
+        device.close()
+
+
 class _Path:
     """One I_T nexus of a device, as the operation knows it."""
 
@@ -460,6 +541,7 @@ class _Path:
         self.error: str | None = None
         self.registered_sent = False  # a REGISTER went out on it in this operation
         self.preempted = False  # REGISTRATIONS PREEMPTED seen on it
+        self.held: _Bounded | None = None  # a command that did not end in time holds it
 
 
 class _Operation:
@@ -478,6 +560,7 @@ class _Operation:
         self.after_fenced: bool = options.get("after_fenced", False)
         self.expect_lu: frozenset[str] | None = options.get("expect_lu")
         self.read_only: bool = options.get("read_only", False)
+        self.registered_on: frozenset[str] = options.get("registered_on", frozenset())
         self.ports: list[TransportID] = []
         self.lock = threading.Lock()
 
@@ -515,7 +598,11 @@ class _Worker:
         self.full_status: bool | None = None  # None: not tried yet
         self.abandoned = False
         self._unknown: dict[tuple[str, str], int] = {}
-        self._own_preempt = False  # a PREEMPT of this host's own key was sent
+        # Paths whose registration this operation's own PREEMPT of its key
+        # may have removed: REGISTRATIONS PREEMPTED at the next command on
+        # each is that PREEMPT's (SPC-4 5.14), no sign of being fenced; once
+        # a command there ends without it, none is owed.
+        self._own_preempt: set[str] = set()
 
     # -- commands ---------------------------------------------------------
 
@@ -525,19 +612,21 @@ class _Worker:
     def _command(
         self, path: _Path, command: str, call: Callable[..., Any], *args: Any, out: bool = False
     ) -> Any:
-        """``call(*args, timeout=...)`` on ``path``; each unit attention is
-        recorded; a PR IN is sent again after one (it changes nothing), a PR
-        OUT is not (``_Replan``: the state must be read first)."""
+        """``call(*args, timeout=...)`` on ``path``, its wait bounded by the
+        operation's timeout (``_call``); each unit attention is recorded; a
+        PR IN is sent again after one (it changes nothing), a PR OUT is not
+        (``_Replan``: the state must be read first)."""
         for _ in range(_UNIT_ATTENTIONS):
             if self.abandoned:
                 raise _OutOfTime("the operation's timeout ran out")
             try:
-                return call(*args, timeout=self.op.timeout(out))
+                value = self._call(path, command, call, *args, out=out)
             except UnitAttention as ua:
                 condition = _condition(ua)
                 self.unit_attentions.append(UnitAttentionSeen(path.name, command, condition))
                 if ua.condition == UnitAttentionCondition.REGISTRATIONS_PREEMPTED:
-                    if self._own_preempt:
+                    if path.name in self._own_preempt:
+                        self._own_preempt.discard(path.name)  # the one it owed
                         self._decide(
                             f"{path.name}: REGISTRATIONS PREEMPTED after this operation's own "
                             "PREEMPT of its key: not a sign of being fenced"
@@ -546,7 +635,64 @@ class _Worker:
                         path.preempted = True
                 if out:
                     raise _Replan(condition) from ua
+            else:
+                # It would have met the unit attention the own PREEMPT owed.
+                self._own_preempt.discard(path.name)
+                return value
         raise PRError(f"unit attentions do not stop on {path.name}", command=command)
+
+    def _call(
+        self, path: _Path, command: str, call: Callable[..., Any], *args: Any, out: bool
+    ) -> Any:
+        """One command, never waited for past the operation's timeout.
+
+        A PR OUT through an sg queue (``/dev/sgN`` opened read-write) runs
+        here: the C core submits it with write() and stops waiting at its
+        timeout plus PR_WAIT_MARGIN_MS, and a signal's exception makes it
+        ``OutcomeUnknown``.  Every other command (PR IN, INQUIRY, TEST UNIT
+        READY, and a PR OUT on a node without an sg queue) goes through the
+        blocking SG_IO ioctl, which the SCSI error handler can hold far past
+        the command's timeout (an iSCSI session in recovery: up to its
+        replacement_timeout): it runs in a thread of its own (``_Bounded``),
+        waited for until the operation's end, and a path whose command did
+        not end by then is left to it.  Device's own methods stay the one
+        command path, and ``read_keys`` keeps its single-call fast path.
+        """
+        timeout = self.op.timeout(out)
+        device = self._device(path)
+        if out and device._device.queue != ffi.NULL:
+            return call(*args, timeout=timeout)
+        running = _Bounded(call, args, timeout, f"fencing {path.name} {command}")
+        ended = False
+        try:
+            ended = running.wait(max(0.0, self.op.deadline - time.monotonic()) + _WAIT_MARGIN)
+        except BaseException as interruption:  # a signal handler's exception
+            if not out:
+                raise
+            # As Device's own wait would: the PR OUT may still run.
+            raise outcome_unknown(
+                interruption, device=path.node, command=command, cdb=b""
+            ) from interruption
+        finally:
+            if not ended:
+                path.held = running
+        if running.error is not None:
+            raise running.error
+        if ended:
+            return running.value
+        path.error = f"{command} did not end within the operation's timeout"
+        if out:
+            late = CommandTimeout(
+                "no completion within the operation's timeout; the command was left with the "
+                "kernel",
+                device=path.node,
+                command=command,
+            )
+            raise outcome_unknown(late, device=path.node, command=command, cdb=b"")
+        raise _OutOfTime(
+            f"{path.name}: {command} did not end within the operation's timeout (it is left "
+            "with the kernel)"
+        )
 
     def _device(self, path: _Path) -> Device:
         assert path.device is not None
@@ -567,7 +713,10 @@ class _Worker:
                     path.error = _describe(error)
         for path in self._reachable():
             self._identify(path)
-        for path in self._reachable():
+        # status changes nothing and so drains nothing: a REGISTRATIONS
+        # PREEMPTED left for unfence to see stays there (its PR IN may still
+        # meet it: recorded as any other).
+        for path in self._reachable() if self.op.name != "status" else []:
             try:
                 self._command(path, "TEST UNIT READY", self._device(path).test_unit_ready)
             except _PATH_ERRORS as error:
@@ -711,7 +860,9 @@ class _Worker:
         self.op.add_port(new.transport_id)
 
     def fenced(self, state: State | None) -> bool:
-        """REGISTRATIONS PREEMPTED was seen on a path whose registration is gone."""
+        """This host was fenced: REGISTRATIONS PREEMPTED was seen on a path
+        whose registration is gone, or the caller knows that the key was
+        registered on this logical unit (``registered_on``) and it is gone."""
         if state is None:
             return False
         for path in self.paths:
@@ -719,7 +870,12 @@ class _Worker:
                 registered = self._registered(state, path)
                 if registered is False or (registered is None and self.op.key not in state.keys):
                     return True
-        return False
+        return self._was_registered() and self.op.key not in state.keys
+
+    def _was_registered(self) -> bool:
+        """``registered_on`` names this logical unit."""
+        name = self.lu_name
+        return name is not None and name.lower() in self.op.registered_on
 
     # -- PR OUT -------------------------------------------------------------
 
@@ -741,8 +897,7 @@ class _Worker:
         }
         call, args = calls[command]
         outcome, error = "done", None
-        if command == _PREEMPT and service_action_key == key:
-            self._own_preempt = True
+        own_preempt = command == _PREEMPT and service_action_key == key
         try:
             self._command(path, command, call, *args, out=True)
         except _Replan as replan:
@@ -753,6 +908,15 @@ class _Worker:
             outcome, error = "conflict", _describe(conflict)
         except (PRError, OSError, ValueError) as failed:
             outcome, error = "failed", _describe(failed)
+        if own_preempt and outcome in ("done", "unknown"):
+            # Each nexus it may have preempted (the sender too, on targets
+            # that do not spare it) is told at its next command, once.
+            state = self.state
+            self._own_preempt = {
+                p.name
+                for p in self.paths
+                if state is None or self._registered(state, p) is not False
+            }
         self.actions.append(
             Action(
                 path.name,
@@ -833,9 +997,14 @@ class _Worker:
 
     def _fenced(self) -> None:
         self.verdict = Verdict.FENCED
+        why = (
+            "REGISTRATIONS PREEMPTED"
+            if any(p.preempted for p in self.paths)
+            else f"it was registered on {self.lu_name} (registered_on)"
+        )
         self.error = (
-            "this host was fenced: REGISTRATIONS PREEMPTED and its key 0x"
-            f"{self.op.key:x} is gone; unfence(after_fenced=True) lets it back in"
+            f"this host was fenced: {why} and its key 0x{self.op.key:x} is gone; "
+            "unfence(after_fenced=True) lets it back in"
         )
         self._decide(self.error)
 
@@ -1031,11 +1200,20 @@ class _Worker:
             self.error,
         )
 
+    def whole(self) -> None:
+        """The whole operation on this device, when no other's state matters."""
+        self.run(self.prepare)
+        if self.verdict is not None or self.op.name == "status":
+            return
+        if self.op.name == "unfence" and self.fenced(self.before):
+            self._decide("this host was fenced; after_fenced lets it back in")
+        self.run(self.unfence if self.op.name == "unfence" else self.fence)
+
     def run(self, phase: Callable[[], None]) -> None:
         """``phase`` with every failure turned into the verdict."""
         try:
             phase()
-        except _OutOfTime as late:
+        except (_OutOfTime, CommandTimeout) as late:  # the device did not answer in time
             self.verdict = Verdict.TIMED_OUT
             self.error = str(late)
             self._decide(f"timed out: {late}")
@@ -1045,7 +1223,10 @@ class _Worker:
     def close(self) -> None:
         for path in self.paths:
             if path.owned and path.device is not None:
-                path.device.close()
+                if path.held is not None:
+                    path.held.release(path.device)  # its lock is held until the call ends
+                else:
+                    path.device.close()
 
 
 def _state(full: FullStatus) -> State:
@@ -1108,6 +1289,15 @@ def _checked_lu(expect_lu: str | Iterable[str] | None) -> frozenset[str] | None:
     return frozenset(n.lower() for n in names)
 
 
+def _checked_names(names: object) -> frozenset[str]:
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise TypeError(f"registered_on must be LU names (identify().lu_name), not {names!r}")
+    checked = list(names)
+    if not all(isinstance(n, str) and n for n in checked):
+        raise ValueError(f"registered_on must be non-empty LU names: {checked!r}")
+    return frozenset(n.lower() for n in checked)
+
+
 def _checked_devices(devices: object) -> list[str | Device]:
     """Paths (a ``MultipathDevice`` stands for its node) and Devices, checked
     before anything is opened or sent."""
@@ -1153,17 +1343,21 @@ def _run(operation: _Operation, devices: Iterable[str | Device]) -> Report:
                 path.port = _path_port(path.node) or path.port  # with the ISID, when iSCSI
                 if path.port is not None:
                     operation.add_port(path.port)
-        _together(workers, lambda w: w.run(w.prepare), operation)
         if operation.name == "unfence" and not operation.after_fenced:
+            # Fenced on one device refuses on all: every device is read
+            # before anything is sent (one that does not answer holds the
+            # others back until the timeout).
+            _together(workers, lambda w: w.run(w.prepare), operation)
             fenced = [w for w in workers if w.verdict is None and w.fenced(w.before)]
             for worker in workers:
                 if fenced and worker.verdict is None:
                     worker._fenced()
                     if worker not in fenced:
                         worker._decide(f"(it was fenced on {fenced[0].given})")
-        if operation.name in ("unfence", "fence"):
             active = [w for w in workers if w.verdict is None]
-            _together(active, lambda w: w.run(getattr(w, operation.name)), operation)
+            _together(active, lambda w: w.run(w.unfence), operation)
+        else:  # each device on its own, from its first reading to its result
+            _together(workers, _Worker.whole, operation)
         for worker in workers:
             worker.settle()
         reports = tuple(w.report() for w in workers)
@@ -1210,6 +1404,7 @@ def unfence(
     *,
     aptpl: bool = False,
     after_fenced: bool = False,
+    registered_on: Iterable[str] = (),
     expect_lu: str | Iterable[str] | None = None,
     timeout: float = 30.0,
 ) -> Report:
@@ -1217,9 +1412,18 @@ def unfence(
     (REGISTER AND IGNORE EXISTING KEY, with APTPL when ``aptpl``), remove
     stale registrations of the key (module docstring), and take a
     reservation of ``type`` where none is held (an existing one is left as
-    it is).  Refused (``Verdict.FENCED``, nothing sent) after this host was
-    fenced, unless ``after_fenced``.  ``expect_lu``: the name or names
-    (``identify().lu_name``) the devices must have."""
+    it is).  ``expect_lu``: the name or names (``identify().lu_name``) the
+    devices must have.
+
+    Refused (``Verdict.FENCED`` on every device, nothing sent) after this
+    host was fenced, unless ``after_fenced``.  What it decides from: a
+    REGISTRATIONS PREEMPTED unit attention this operation meets on a path
+    whose registration is gone; and ``registered_on``, the logical units
+    (``lu_name``) the caller knows the key was registered on (kept after its
+    last unfence: ``DeviceReport.lu_name`` where ``registered``), where the
+    key now found gone means the same without the unit attention, which
+    whoever reads the nexus first consumes (a PR IN too; the fence agent
+    keeps them in its store)."""
     operation = _Operation(
         "unfence",
         _nonzero_key(key, "key"),
@@ -1227,6 +1431,7 @@ def unfence(
         type=_validate.reservation_type(type),
         aptpl=_validate.flag(aptpl, "aptpl"),
         after_fenced=_validate.flag(after_fenced, "after_fenced"),
+        registered_on=_checked_names(registered_on),
         expect_lu=_checked_lu(expect_lu),
     )
     return _run(operation, _checked_devices(devices))

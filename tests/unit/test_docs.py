@@ -57,6 +57,8 @@ PUBLIC_MODULES = (
     "pr_native.poll",
     "pr_native.aio",
     "pr_native.multipath",
+    "pr_native.fencing",
+    "pr_native.fence_agent",
 )
 
 

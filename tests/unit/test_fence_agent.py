@@ -354,6 +354,32 @@ def test_on_off_status_monitor(
     assert lu.registrations == {"b": K2}
 
 
+def test_on_keeps_the_logical_units_so_a_monitor_cannot_hide_a_fence(
+    cluster: Cluster, sim: Sim, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """STORE.lu: the LUs node 1's key was registered on.  After node 1 was
+    fenced, its monitor's READ FULL STATUS consumes the REGISTRATIONS
+    PREEMPTED unit attention; unfence still refuses with what the store
+    kept, and on (after_fenced) says in its log that the node was fenced."""
+    lu = cluster.lu
+    assert cluster.run("node1", "on", "--plug=node1") == 0
+    assert Path(cluster.store["node1"] + ".lu").read_text() == f"{K1:x} {lu.lu_name}\n"
+    assert cluster.run("node2", "on", "--plug=node2") == 0
+    assert cluster.run("node2", "off", "--plug=node1") == 0
+    assert cluster.run("node1", "monitor") == 1
+    assert cluster.run("node1", "status", "--plug=node1") == 2
+    assert lu.nexus("a").unit_attentions == []  # consumed by the monitor
+    known = fence_agent.stored_registrations({"store_path": cluster.store["node1"]}, K1)
+    assert known == [lu.lu_name]
+    assert fence_agent.stored_registrations({"store_path": cluster.store["node1"]}, K2) == []
+    refused = fencing.unfence([cluster.disk["node1"]], K1, registered_on=known)
+    assert refused.devices[0].verdict == fencing.Verdict.FENCED and refused.sent == 0
+    capsys.readouterr()
+    assert cluster.run("node1", "on", "--plug=node1", "--verbose") == 0
+    assert "this host was fenced; after_fenced lets it back in" in capsys.readouterr().err
+    assert lu.registrations == {"b": K2, "a": K1}
+
+
 def test_a_node_cannot_fence_itself(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
     assert cluster.run("node1", "on", "--plug=node1") == 0
     assert cluster.run("node1", "off", "--plug=node1") == 1

@@ -9,6 +9,8 @@ import errno
 import json
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,6 +203,9 @@ class Sim:
         self.fake = fake
         self.paths: dict[str, tuple[SimLU, str]] = {}
         self.unreachable: set[str] = set()  # paths whose open fails (ENXIO)
+        # paths whose commands do not come back until the event is set (an
+        # SG_IO held by the SCSI error handler)
+        self.held: dict[str, threading.Event] = {}
         self._opened: dict[int, str] = {}
         self._open = fake.pr_open
         fake.replies = Answer(self)  # type: ignore[assignment]
@@ -230,7 +235,10 @@ class Sim:
         return [c for c in self.fake.calls if c.name == "pr_out"]
 
     def reply(self, call: Call, result: Any) -> int:
-        lu, name = self.paths[self._opened[int(ffi.cast("uintptr_t", call.args[0]))]]
+        path = self._opened[int(ffi.cast("uintptr_t", call.args[0]))]
+        if path in self.held:
+            assert self.held[path].wait(30), "the held command was never released"
+        lu, name = self.paths[path]
         nexus = lu.nexus(name)
         is_out = call.name == "pr_out"
         if is_out and lu.unknown and lu.unknown[0].action == call.cdb[1] & 0x1F:
@@ -529,6 +537,83 @@ def test_after_fenced_lets_the_host_back_in(sim: Sim) -> None:
     assert lu.registrations == {"b": K2, "a": K1} and lu.reserved() == (K2, 5)
 
 
+def test_status_sends_no_test_unit_ready(sim: Sim) -> None:
+    """status leaves the unit attentions alone (its PR IN may still meet one)."""
+    (_lu,), node1, _ = two_nodes(sim)
+    assert fencing.unfence(node1, K1).ok
+    before = len(sim.fake.calls)
+    assert fencing.status(node1, K1).ok
+    assert "pr_test_unit_ready" not in [c.name for c in sim.fake.calls[before:]]
+
+
+def test_a_fenced_host_stays_refused_after_a_status_consumed_the_unit_attention(
+    sim: Sim,
+) -> None:
+    """The REGISTRATIONS PREEMPTED unit attention went to a monitor's READ
+    FULL STATUS; registered_on (what the caller kept after its unfence)
+    still tells that this host was fenced."""
+    (lu,), node1, node2 = two_nodes(sim)
+    joined = fencing.unfence(node1, K1)
+    known = [d.lu_name for d in joined.devices if d.registered and d.lu_name]
+    assert known == [lu.lu_name]
+    assert fencing.unfence(node2, K2).ok
+    assert fencing.fence(node2, K2, K1).ok
+    seen = fencing.status(node1, K1)
+    assert seen.devices[0].unit_attentions == (
+        fencing.UnitAttentionSeen(node1[0], "READ FULL STATUS", "REGISTRATIONS_PREEMPTED"),
+    )
+    assert lu.nexus("a").unit_attentions == []  # nothing left for unfence to see
+    sent = len(sim.pr_outs())
+    refused = fencing.unfence(node1, K1, registered_on=[known[0].upper()])
+    assert refused.devices[0].verdict == Verdict.FENCED and refused.sent == 0
+    assert "registered on naa." in (refused.devices[0].error or "")
+    assert len(sim.pr_outs()) == sent and lu.registrations == {"b": K2}
+    back = fencing.unfence(node1, K1, registered_on=known, after_fenced=True)
+    assert back.ok and lu.registrations == {"b": K2, "a": K1}
+    assert "this host was fenced; after_fenced lets it back in" in back.devices[0].decisions
+
+
+def test_registered_on_another_logical_unit_is_no_evidence(sim: Sim) -> None:
+    (lu,), node1, _ = two_nodes(sim)
+    report = fencing.unfence(node1, K1, registered_on=["naa.6001405000000099"])
+    assert report.ok and lu.registrations == {"a": K1}
+
+
+def test_own_preempt_excuses_only_the_unit_attention_it_caused(
+    sim: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """unfence removes a stale registration with a PREEMPT of its own key;
+    later in the same operation node 2 fences node 1: that REGISTRATIONS
+    PREEMPTED is a fence, and unfence stops instead of registering again."""
+    (lu,), node1, _ = two_nodes(sim)
+    sim.attach("/dev/sg-b0", lu, "b", isid=2)
+    lu.registrations = {"a": K1, "b": K2}  # the old session's K1, node 2 registered
+    lu.generation = 2
+    sim.attach(node1[0], lu, "a#2", isid=3)  # node 1's new session
+    read = fencing._Worker._read
+
+    def read_then_fenced(worker: fencing._Worker) -> fencing.State:
+        state = read(worker)
+        done = [a.command for a in worker.actions]
+        if done == ["REGISTER AND IGNORE EXISTING KEY", "PREEMPT"] and lu.holder is None:
+            # node 2 fences node 1 before the RESERVE is sent
+            lu.execute("b", PREEMPT, 5, K2.to_bytes(8, "big") + K1.to_bytes(8, "big"))
+            lu.holder, lu.type = "b", 5
+        return state
+
+    monkeypatch.setattr(fencing._Worker, "_read", read_then_fenced)
+    report = fencing.unfence(node1, K1)
+    device = report.devices[0]
+    assert device.verdict == Verdict.FENCED, device
+    assert [a.command for a in device.actions] == [
+        "REGISTER AND IGNORE EXISTING KEY",
+        "PREEMPT",
+        "RESERVE",  # met node 2's unit attention: not executed
+    ]
+    assert [u.condition for u in device.unit_attentions] == ["REGISTRATIONS_PREEMPTED"]
+    assert lu.registrations == {"b": K2}
+
+
 def test_reservations_released_is_recorded_and_the_reservation_taken_again(sim: Sim) -> None:
     (lu,), node1, _ = two_nodes(sim)
     assert fencing.unfence(node1, K1).ok
@@ -722,6 +807,41 @@ def test_too_short_a_timeout_sends_no_pr_out(sim: Sim) -> None:
     report = fencing.unfence(node1, K1, timeout=0.5)
     assert not report.ok and report.devices[0].verdict == Verdict.TIMED_OUT
     assert sim.pr_outs() == [] and lu.registrations == {}
+
+
+@pytest.mark.parametrize("operation", ["status", "fence", "unfence"])
+@pytest.mark.parametrize("devices", [1, 2])
+def test_a_device_that_does_not_answer_times_out_within_the_timeout(
+    sim: Sim, operation: str, devices: int
+) -> None:
+    """The first device's commands are held (an iSCSI path in recovery):
+    the operation returns at its timeout plus a small margin, that device
+    TIMED_OUT, the other done; the held command's thread closes its Device
+    when the kernel gives it back."""
+    lus, node1, node2 = two_nodes(sim, devices)
+    assert fencing.unfence(node1, K1).ok and fencing.unfence(node2, K2).ok
+    release = sim.held[node1[0]] = threading.Event()
+    calls = {
+        "status": lambda: fencing.status(node1, K1, timeout=2.0),
+        "fence": lambda: fencing.fence(node1, K1, K2, timeout=2.0),
+        "unfence": lambda: fencing.unfence(node1, K1, timeout=2.0),
+    }
+    started = time.monotonic()
+    report = calls[operation]()
+    elapsed = time.monotonic() - started
+    try:
+        assert elapsed < 2.0 + fencing._WAIT_MARGIN + 0.3, elapsed
+        assert report.devices[0].verdict == Verdict.TIMED_OUT
+        assert "did not end within the operation's timeout" in (report.devices[0].error or "")
+        assert [d.ok for d in report.devices[1:]] == [True] * (devices - 1), report.devices[1:]
+        assert lus[0].registrations == {"a": K1, "b": K2}  # nothing sent to it
+    finally:
+        release.set()
+    held = [t for t in threading.enumerate() if t.name.startswith(f"fencing {node1[0]} ")]
+    for thread in held:
+        thread.join(5)
+        assert not thread.is_alive()
+    assert len(held) == 1
 
 
 def test_a_device_that_cannot_be_opened_fails_alone(sim: Sim) -> None:
