@@ -124,26 +124,35 @@ static uint32_t pr_batch_collect(struct pr_batch_command *commands, uint32_t cou
     return settled;
 }
 
-/* Give up the entries whose deadline has passed; returns how many, and the
- * milliseconds until the nearest remaining deadline in *wait_ms. */
+/* Give up the entries whose deadline has passed; returns how many. */
 static uint32_t pr_batch_expire(struct pr_batch_command *commands, uint32_t count,
-                                struct pr_sg_request **waiting, int *wait_ms)
+                                struct pr_sg_request **waiting)
 {
-    uint64_t now = pr_sg_now_ms(), nearest = UINT64_MAX;
+    uint64_t now = pr_sg_now_ms();
     uint32_t i, expired = 0;
 
     for (i = 0; i < count; ++i) {
-        if (waiting[i] == NULL)
-            continue;
-        if (waiting[i]->deadline_ms <= now) {
+        if (waiting[i] != NULL && waiting[i]->deadline_ms <= now) {
             pr_batch_give_up(&commands[i], &waiting[i], PR_ERR_TIMEOUT, ETIMEDOUT);
             ++expired;
-        } else if (waiting[i]->deadline_ms < nearest) {
-            nearest = waiting[i]->deadline_ms;
         }
     }
-    *wait_ms = nearest == UINT64_MAX ? 0 : nearest - now > INT_MAX ? INT_MAX : (int)(nearest - now);
     return expired;
+}
+
+/* Milliseconds until the nearest deadline of an entry in flight (0 when one
+ * has passed). */
+static int pr_batch_wait_ms(struct pr_sg_request *const *waiting, uint32_t count)
+{
+    uint64_t now = pr_sg_now_ms(), nearest = UINT64_MAX;
+    uint32_t i;
+
+    for (i = 0; i < count; ++i)
+        if (waiting[i] != NULL && waiting[i]->deadline_ms < nearest)
+            nearest = waiting[i]->deadline_ms;
+    if (nearest <= now)
+        return 0;
+    return nearest - now > INT_MAX ? INT_MAX : (int)(nearest - now);
 }
 
 /* One pollfd per descriptor with an entry in flight: nfds stays within
@@ -206,18 +215,12 @@ int pr_execute_batch(struct pr_batch_command *commands, uint32_t count)
                                           &command->result);
     }
     while (pending > 0) {
-        int wait_ms, ready;
         nfds_t n = pr_batch_pollfds(commands, count, waiting, fds);
+        /* poll() reports at once what has come back already, however late
+         * this loop runs (a slow synchronous entry, the process stopped and
+         * continued): it is collected below before any deadline applies. */
+        int ready = poll(fds, n, pr_batch_wait_ms(waiting, count));
 
-        /* What has come back already counts, however late this loop runs
-         * (a slow synchronous entry, the process stopped and continued). */
-        for (i = 0; i < n && pending > 0; ++i)
-            pending -= pr_batch_collect(commands, count, waiting, fds[i].fd, 0);
-        pending -= pr_batch_expire(commands, count, waiting, &wait_ms);
-        if (pending == 0)
-            break;
-        n = pr_batch_pollfds(commands, count, waiting, fds);
-        ready = poll(fds, n, wait_ms);
         if (ready < 0) {
             /* A signal: hand control back (PR_ERR_INTERRUPTED) so that its
              * handler can run; re-issuing the entry takes its request over. */
@@ -232,6 +235,7 @@ int pr_execute_batch(struct pr_batch_command *commands, uint32_t count)
         for (i = 0; i < n && pending > 0; ++i)
             if (fds[i].revents != 0)
                 pending -= pr_batch_collect(commands, count, waiting, fds[i].fd, fds[i].revents);
+        pending -= pr_batch_expire(commands, count, waiting);
     }
     free(waiting);
     free(fds);

@@ -62,9 +62,23 @@ struct pr_sg_request *pr_sg_find(struct pr_sg_queue *queue, int32_t pack_id)
     return NULL;
 }
 
+/* A request the driver still has: submitted and not read back yet. */
+static int pr_sg_outstanding(const struct pr_sg_queue *queue)
+{
+    uint32_t i;
+
+    for (i = 0; i < PR_SG_QUEUE_MAX; ++i)
+        if (queue->requests[i].state == PR_SG_WAITING ||
+            queue->requests[i].state == PR_SG_ABANDONED)
+            return 1;
+    return 0;
+}
+
 int pr_sg_collect(struct pr_sg_queue *queue, int fd)
 {
-    for (;;) {
+    /* Read until EAGAIN, or until nothing submitted here is left with the
+     * driver: the last completion then costs one read(), not two. */
+    while (pr_sg_outstanding(queue)) {
         struct sg_io_hdr io;
         struct pr_sg_request *request;
         ssize_t got;
@@ -90,6 +104,7 @@ int pr_sg_collect(struct pr_sg_queue *queue, int fd)
         request->io = io;
         request->state = PR_SG_DONE;
     }
+    return 0;
 }
 
 void pr_sg_abandon(struct pr_sg_request *request)
