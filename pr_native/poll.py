@@ -37,12 +37,14 @@ from .results import Registrations, ReservationStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Union
+    from typing import Any, Union
 
     _Decoded = dict[PRInAction, Union[Registrations, ReservationStatus]]
 
 _unpack = ffi.unpack
 _tuple_new = tuple.__new__
+_monotonic = time.monotonic
+_KEYS, _RESERVATION = PRInAction.READ_KEYS, PRInAction.READ_RESERVATION
 
 __all__ = ["POLL_ACTIONS", "PollEntry", "PollResult", "Poller", "poll"]
 
@@ -79,7 +81,7 @@ if sys.version_info >= (3, 10):
     #: ``OSError`` when the device cannot be opened or has gone).
     PollEntry = PollResult | PRError | OSError
 else:  # pragma: no cover - Python 3.9
-    from typing import Union
+    from typing import Any, Union
 
     PollEntry = Union[PollResult, PRError, OSError]
 
@@ -209,7 +211,15 @@ class Poller:
         """One round: every polled command to every device; one entry per
         device, in order.  Raises only for programming errors (a closed
         Device that was passed in raises ValueError)."""
-        started = time.monotonic()
+        started = _monotonic()
+        plan = self._plan
+        if plan is not None and plan.everyone:
+            # The steady state (every device open, the arrays kept): one
+            # pr_poll call, and each device's entry built straight from the
+            # decoded responses when all of them came back whole.
+            settled = plan.run_settled(self, started)
+            if settled is not None:
+                return settled
         entries: list[PollEntry | None] = [None] * len(self._paths)
         ready: list[int] = []
         for i in range(len(self._paths)):
@@ -220,22 +230,27 @@ class Poller:
                     entries[i] = error
                     continue
             ready.append(i)
-        data = self._read(ready)
-        duration = time.monotonic() - started
+        data = self._read(ready, plan if plan is not None and plan.ran else None)
+        duration = _monotonic() - started
         for i in ready:
             entries[i] = self._entry(i, data[i], duration)
         return [e for e in entries if e is not None]
 
-    def _read(self, ready: list[int]) -> dict[int, _Decoded | Exception]:
+    def _read(self, ready: list[int], ran: _Plan | None) -> dict[int, _Decoded | Exception]:
         """Run the round (one ``pr_poll`` call: every command in flight, each
-        response decoded in C) and take the results; entries that need more
-        (a re-read with a larger allocation, a wait a signal ended) go round
+        response decoded in C; ``ran``: a plan whose call this round has
+        made already) and take the results; entries that need more (a
+        re-read with a larger allocation, a wait a signal ended) go round
         again through the general loop below."""
         data: dict[int, _Decoded | Exception] = {i: {} for i in ready}
-        plan = self._plan
-        if plan is None or plan.ready != tuple(ready):
-            plan = self._plan = _Plan(self, ready)
-        again = plan.run(self, data)
+        plan = ran
+        if plan is None:
+            plan = self._plan
+            if plan is None or plan.ready != tuple(ready):
+                plan = self._plan = _Plan(self, ready)
+            plan.call()
+        plan.ran = False
+        again = plan.take(self, data)
         while again:
             again = self._read_again(again, data)
         return data
@@ -293,9 +308,21 @@ class Poller:
             raise data
         keys = data.get(PRInAction.READ_KEYS)
         reservation = data.get(PRInAction.READ_RESERVATION)
-        assert keys is None or isinstance(keys, Registrations)
-        assert reservation is None or isinstance(reservation, ReservationStatus)
-        return PollResult(self._paths[i], keys, reservation, duration)
+        return _tuple_new(PollResult, (self._paths[i], keys, reservation, duration))
+
+
+def _registrations(decoded: Any) -> Registrations:
+    """READ KEYS as the C core decoded it in the round (``pr_poll_decoded``)."""
+    got = decoded.keys_out
+    return _tuple_new(Registrations, (got.generation, tuple(_unpack(decoded.keys, got.count))))
+
+
+def _reservation(decoded: Any) -> ReservationStatus:
+    """READ RESERVATION as the C core decoded it in the round."""
+    held = decoded.reservation
+    if held.reserved:
+        return _decode.reservation_status(held)
+    return _tuple_new(ReservationStatus, (held.generation, None))
 
 
 class _Plan:
@@ -305,8 +332,23 @@ class _Plan:
 
     def __init__(self, poller: Poller, ready: list[int]) -> None:
         self.ready = tuple(ready)
+        #: Every device of the Poller is in this round.
+        self.everyone = len(ready) == len(poller._paths)
+        #: pr_poll has run for this round and its results are not taken yet.
+        self.ran = False
         self.entries = [(i, action) for i in ready for action in poller._actions]
         self.devices = sorted({id(poller._device(i)): poller._device(i) for i in ready}.items())
+        # Per device of the round, in order: its path and its entries' indexes
+        # into the arrays, READ KEYS first (run_settled's common case).
+        self.per_device = [
+            (
+                i,
+                poller._paths[i],
+                next((k for k, e in enumerate(self.entries) if e == (i, _KEYS)), None),
+                next((k for k, e in enumerate(self.entries) if e == (i, _RESERVATION)), None),
+            )
+            for i in ready
+        ]
         count = len(self.entries)
         self.batch = ffi.new("struct pr_batch_command[]", count)
         self.decoded = ffi.new("struct pr_poll_decoded[]", count)
@@ -331,10 +373,9 @@ class _Plan:
                 self._keep.append(keys)
             self.allocations.append(allocation)
 
-    def run(
-        self, poller: Poller, data: dict[int, _Decoded | Exception]
-    ) -> list[tuple[int, PRInAction, int]]:
-        """One pr_poll call; fills ``data``; returns what must be read again."""
+    def call(self) -> None:
+        """The round's one pr_poll call, every device's lock held (so no
+        other thread's command shares its buffers or its sg queue)."""
         locked = []
         try:
             for _, device in self.devices:
@@ -347,6 +388,34 @@ class _Plan:
                 device._lock.release()
         if rc != lib.PR_OK:
             raise ValueError("the C core rejected the polling round")
+        self.ran = True
+
+    def run_settled(self, poller: Poller, started: float) -> list[PollEntry] | None:
+        """Call, and return the round's entries when every command came back
+        GOOD and whole; else None, with the results left for ``take``
+        (``ran``), so that nothing is sent twice."""
+        self.call()
+        batch, decoded = self.batch, self.decoded
+        for k in range(len(self.entries)):
+            if batch[k].rc or decoded[k].rc:
+                return None
+        self.ran = False
+        duration = _monotonic() - started
+        entries: list[PollEntry] = []
+        for _, path, k_keys, k_reservation in self.per_device:
+            keys = reservation = None
+            if k_keys is not None:
+                keys = _registrations(decoded[k_keys])
+            if k_reservation is not None:
+                reservation = _reservation(decoded[k_reservation])
+            entries.append(_tuple_new(PollResult, (path, keys, reservation, duration)))
+        return entries
+
+    def take(
+        self, poller: Poller, data: dict[int, _Decoded | Exception]
+    ) -> list[tuple[int, PRInAction, int]]:
+        """The results of the call: fills ``data``; returns what must be
+        read again."""
         again = []
         batch, decoded, keys_action = self.batch, self.decoded, PRInAction.READ_KEYS
         for k, (i, action) in enumerate(self.entries):
@@ -355,14 +424,10 @@ class _Plan:
                 continue
             command = batch[k]
             if command.rc == 0 and decoded[k].rc == 0:
-                out = decoded[k]
                 if action is keys_action:
-                    keys = tuple(_unpack(out.keys, out.keys_out.count))
-                    got[action] = _tuple_new(Registrations, (out.keys_out.generation, keys))
-                elif out.reservation.reserved:
-                    got[action] = _decode.reservation_status(out.reservation)
+                    got[action] = _registrations(decoded[k])
                 else:
-                    got[action] = _tuple_new(ReservationStatus, (out.reservation.generation, None))
+                    got[action] = _reservation(decoded[k])
                 continue
             allocation = self.allocations[k]
             name = f"PERSISTENT RESERVE IN ({action.name.replace('_', ' ')})"
