@@ -121,20 +121,40 @@ def capabilities(out: Any) -> Capabilities:
     )
 
 
+# READ FULL STATUS descriptors decoded before, by their bytes (header and
+# TransportID): a monitor re-reads the same registrations on every call, and
+# a Registrant is a pure function of those bytes (checked by the C decoder).
+# Bounded: cleared when full.
+_REGISTRANTS: dict[bytes, Registrant] = {}
+_REGISTRANTS_MAX = 4096
+_DESCRIPTOR_HEADER = 24  # SPC-4 table 229: bytes 0-23, then the TransportID
+
+
+def _registrant(r: Any, transport_id: bytes) -> Registrant:
+    return Registrant._make(
+        r.key,
+        bool(r.holder),
+        bool(r.all_target_ports),
+        scope(r.scope) if r.holder else None,
+        reservation_type(r.type) if r.holder else None,
+        r.relative_target_port,
+        TransportID.from_bytes(transport_id),
+    )
+
+
 def full_status(out: Any, registrants: Any, data: bytes) -> FullStatus:
     decoded = []
+    known = _REGISTRANTS
     for i in range(out.count):
         r = registrants[i]
         start = r.transport_id_offset
-        decoded.append(
-            Registrant._make(
-                r.key,
-                bool(r.holder),
-                bool(r.all_target_ports),
-                scope(r.scope) if r.holder else None,
-                reservation_type(r.type) if r.holder else None,
-                r.relative_target_port,
-                TransportID.from_bytes(data[start : start + r.transport_id_length]),
-            )
-        )
+        end = start + r.transport_id_length
+        descriptor = data[start - _DESCRIPTOR_HEADER : end]
+        registrant = known.get(descriptor)
+        if registrant is None:
+            registrant = _registrant(r, data[start:end])
+            if len(known) >= _REGISTRANTS_MAX:
+                known.clear()
+            known[descriptor] = registrant
+        decoded.append(registrant)
     return FullStatus._make(out.generation, tuple(decoded))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import struct as _struct
 import sys
 import threading
 import time
@@ -46,6 +47,17 @@ _pr_read_keys = lib.pr_read_keys
 _pr_read_reservation = lib.pr_read_reservation
 _unpack = ffi.unpack
 _tuple_new = tuple.__new__
+
+# struct.Struct(f"={n}Q").unpack_from per key count: the C decoder's keys
+# (native uint64_t) as a tuple in one call.  At most capacity // 8 of them.
+_KEYS_UNPACK: dict[int, Callable[[Any], tuple[int, ...]]] = {}
+
+
+def _keys_unpack(count: int) -> Callable[[Any], tuple[int, ...]]:
+    unpack = _KEYS_UNPACK[count] = _struct.Struct(f"={count}Q").unpack_from
+    return unpack
+
+
 _MIN_DESCRIPTOR_SIZE = 24  # READ FULL STATUS descriptor without its TransportID
 _SPEC_I_PT_HEADER = 28
 # Device(transport=...) on Windows: both IOCTL families, chosen per command,
@@ -192,6 +204,8 @@ class Device:
         self._capabilities_out = ffi.new("struct pr_capabilities *")
         self._full_status_out = ffi.new("struct pr_full_status *")
         self._registrants: Any = None
+        self._last_full_status: tuple[bytes, FullStatus] | None = None
+        self._last_capabilities: tuple[bytes, Capabilities] | None = None
         self._keep_response = False
         self._response = b""
         self._closed = False
@@ -280,6 +294,7 @@ class Device:
         self._buffer = ffi.new("uint8_t[]", capacity)
         self._max_keys = capacity // _KEY_SIZE
         self._keys = ffi.new("uint64_t[]", self._max_keys)
+        self._keys_bytes = ffi.buffer(self._keys)
         if self._registrants is not None:
             self._registrants = self._registrants_for(capacity)
         self._arm()
@@ -406,8 +421,9 @@ class Device:
                 rc = _pr_read_keys(*call)
                 if rc == 0:
                     out = call[6]
-                    keys = tuple(_unpack(call[4], out.count))
-                    return _tuple_new(Registrations, (out.generation, keys))
+                    n = out.count
+                    unpack = _KEYS_UNPACK.get(n) or _keys_unpack(n)
+                    return _tuple_new(Registrations, (out.generation, unpack(self._keys_bytes)))
             return self._read_keys(self._timeout_for(timeout), rc)
 
     def read_reservation(self, *, timeout: float | None = None) -> ReservationStatus:
@@ -447,8 +463,19 @@ class Device:
                     self._capabilities_out,
                     self._result,
                 ),
-                lambda: _decode.capabilities(self._capabilities_out),
+                self._decoded_capabilities,
             )[0]
+
+    def _decoded_capabilities(self) -> Capabilities:
+        """REPORT CAPABILITIES decoded; a device answers the same 8 bytes
+        every time, so the same bytes give the same result undecoded."""
+        data = ffi.buffer(self._buffer, self._result.transferred)[:]
+        last = self._last_capabilities
+        if last is not None and last[0] == data:
+            return last[1]
+        capabilities = _decode.capabilities(self._capabilities_out)
+        self._last_capabilities = (data, capabilities)
+        return capabilities
 
     def read_full_status(self, *, timeout: float | None = None) -> FullStatus:
         """READ FULL STATUS: every registration with its I_T nexus (TransportID),
@@ -493,15 +520,23 @@ class Device:
                 self._full_status_out,
                 self._result,
             ),
-            lambda: _decode.full_status(
-                self._full_status_out,
-                self._registrants,
-                ffi.buffer(self._buffer, self._result.transferred)[:],
-            ),
+            self._decoded_full_status,
             lambda allocated: _prin.full_status_may_be_cut(
                 allocated, self._full_status_out.additional_length
             ),
         )
+
+    def _decoded_full_status(self) -> FullStatus:
+        """The response just read, decoded; the same bytes as the last time
+        give the same (immutable) result without decoding them again, which
+        is what a monitor re-reading an unchanged state meets."""
+        data = ffi.buffer(self._buffer, self._result.transferred)[:]
+        last = self._last_full_status
+        if last is not None and last[0] == data:
+            return last[1]
+        status = _decode.full_status(self._full_status_out, self._registrants, data)
+        self._last_full_status = (data, status)
+        return status
 
     def _read_with_response(self, action: PRInAction) -> tuple[Any, bytes]:
         """The reader of ``action`` (the whole path above), and the bytes of
