@@ -15,7 +15,7 @@ CLI (from the checkout; ``python -m tests.lab.prlab`` works too)::
     python tests/lab/prlab.py prepare                 # fetch kernel, build initramfs
     python tests/lab/prlab.py run [options] -- CMD... # exit status = CMD's
         --fabric loop|iscsi  -n N  --names naa|iqn  --name-len L
-        --attr emulate_tas=0  --latency 500us  --backstore rd|nullb:MS
+        --attr emulate_tas=0  --latency 500us  --backstore rd|nullb:MS[:DEPTH]
         --timeout S  --out DIR  --cwd DIR  --env K=V  --share DIR  -v
 
     e.g. python tests/lab/prlab.py run -- 'sg_persist -n -i -k $A_SG'
@@ -190,7 +190,9 @@ class LabConfig:
     name_len: int | None = None  #: pad iqn initiator names to this length
     attrs: Mapping[str, str] = field(default_factory=dict)  #: LU attribs set before export
     latency: str | None = None  #: netem delay on lo, e.g. "500us" (iscsi)
-    backstore: str = "rd"  #: "rd" (rd_mcp) or "nullb:MS" (iblock, MS ms per I/O)
+    #: "rd" (rd_mcp), or "nullb:MS" / "nullb:MS:DEPTH": null_blk through iblock,
+    #: MS ms per I/O, at most DEPTH I/Os in the device at once (default 64)
+    backstore: str = "rd"
     size_mb: int = 16  #: LU size
     serial: str = "prlab0000000001"  #: wwn/vpd_unit_serial
     #: more LUs, small ramdisks exported to every initiator as LUN 1, 2, ...
@@ -221,8 +223,8 @@ class LabConfig:
             raise ValueError("latency only makes sense with fabric='iscsi'")
         if self.latency and not re.fullmatch(r"[0-9.]+(us|ms|s)?", self.latency):
             raise ValueError(f"bad latency {self.latency!r} (e.g. 500us, 2ms)")
-        if not (self.backstore == "rd" or re.fullmatch(r"nullb:\d+", self.backstore)):
-            raise ValueError("backstore must be 'rd' or 'nullb:MS'")
+        if not (self.backstore == "rd" or re.fullmatch(r"nullb:\d+(:[1-9]\d*)?", self.backstore)):
+            raise ValueError("backstore must be 'rd', 'nullb:MS' or 'nullb:MS:DEPTH'")
         for k, v in self.attrs.items():
             if not re.fullmatch(r"\w+", k) or not re.fullmatch(r"[\w.-]+", str(v)):
                 raise ValueError(f"bad device attribute {k}={v}")
@@ -878,11 +880,15 @@ def _write_job(
     rd_pages = cfg.size_mb * 256
     nullb_args = ""
     if cfg.backstore.startswith("nullb:"):
-        ms = int(cfg.backstore.split(":")[1])
+        ms, _, depth = cfg.backstore[len("nullb:") :].partition(":")
         nullb_args = (
-            f"nr_devices=1 queue_mode=2 irqmode=2 completion_nsec={ms * 1000000} "
+            f"nr_devices=1 queue_mode=2 irqmode=2 completion_nsec={int(ms) * 1000000} "
             f"gb={max(1, cfg.size_mb // 1024)} bs=512"
         )
+        # One hardware queue of DEPTH tags: an I/O beyond them waits for a tag
+        # in the submitting thread (blk_mq_get_tag).
+        if depth:
+            nullb_args += f" submit_queues=1 hw_queue_depth={depth}"
     job = {
         "PRLAB_FABRIC": cfg.fabric,
         "PRLAB_LABELS": " ".join(p["label"] for p in plan),
@@ -1223,7 +1229,8 @@ def _parser() -> argparse.ArgumentParser:
         "--backstore",
         default="rd",
         help="rd: a ramdisk (rd_mcp); nullb:MS: null_blk through iblock, MS milliseconds "
-        "per I/O (default: %(default)s)",
+        "per I/O; nullb:MS:DEPTH: and at most DEPTH I/Os in it at once, the next ones wait "
+        "for a free tag in the thread that submits them (default: %(default)s)",
     )
     r.add_argument(
         "--size-mb", type=int, default=16, help="size of the LU, MiB (default: %(default)s)"
