@@ -1,24 +1,31 @@
 #!/usr/bin/env python3
-"""How long one READ KEYS round over many LUNs takes, three ways.
+"""How long one READ KEYS round over many LUN paths takes, four ways.
 
-    sequential   Device.read_keys() on each device, one after another (SG_IO)
-    concurrent   pr_native.poll: every command in flight at once (sg async I/O)
-    sg_persist   one ``sg_persist -n -i -k DEV`` process per device, one after
-                 another: what monitoring daemons and fence agents do today
+    C async floor   a C program the benchmark writes and builds with gcc at
+                    run time: every command written to its /dev/sgN at once
+                    (sg's write()), then poll() and read() until all are back;
+                    the floor every ratio is taken to
+    Poller          pr_native.poll.Poller.poll(): the same sg asynchronous
+                    interface, one C call per round, results decoded in it
+    one by one      Device.read_keys() on each device, one after another
+    sg_persist      one ``sg_persist -n -i -k DEV`` process per device, one
+                    after another: what monitoring scripts do today
 
-Run it on devices you may read (PR IN changes nothing):
+Each is measured over the first 1, 16 and 32 paths (``--sizes``), rounds
+interleaved (one round of every method and size, then the next), and the
+tables give the median and minimum round time and the median's ratio to the
+floor's.  Run it on device nodes you may read (PR IN changes nothing):
 
-    python benchmarks/poll.py /dev/sg3 /dev/sg4 ... [--rounds 20] [--json]
+    python benchmarks/poll.py /dev/sg3 /dev/sg4 ... [--rounds 30] [--out DIR]
 
-or let it boot the lab (tests/lab/prlab.py; needs root) with one LU seen by
-N initiators over iSCSI with netem latency on the loopback, and run there:
+or let it boot the lab (tests/lab/prlab.py; needs root): one LU seen by 32
+initiators over iSCSI, every PDU delayed by netem on the loopback:
 
-    python benchmarks/poll.py --lab --initiators 32 --latency 500us
+    python benchmarks/poll.py --lab [--initiators 32] [--latency 500us]
 
 Concurrency only pays where the path has latency (a SAN; here netem): over
-tcm_loop every command runs on the guest's own CPUs and nothing overlaps
-(/work/shared/reference/lab-fabrics.md (d)).  This reports timings; it
-asserts nothing.
+tcm_loop every command runs on the guest's own CPUs and nothing overlaps.
+It writes poll.json and poll.md to ``--out`` and asserts nothing.
 """
 
 from __future__ import annotations
@@ -26,82 +33,255 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "benchmarks" / "results"
+
+FLOOR_SOURCE = r"""
+#include <fcntl.h>
+#include <poll.h>
+#include <scsi/sg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* pollfloor ROUNDS DEV...: READ KEYS on every DEV at once through sg's
+ * asynchronous interface, ROUNDS times (after two untimed rounds); prints
+ * the milliseconds of each round, one per line. */
+#define MAX_DEVICES 1024
+#define ALLOCATION 4096 /* as a new Device's READ KEYS */
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static unsigned char cdb[10] = {0x5e, 0, 0, 0, 0, 0, 0, ALLOCATION >> 8, ALLOCATION & 0xff, 0};
+static unsigned char data[MAX_DEVICES][ALLOCATION], sense[MAX_DEVICES][32];
+static struct pollfd fds[MAX_DEVICES];
+
+static int round_trip(int count)
+{
+    struct sg_io_hdr io;
+    int i, left = count;
+
+    for (i = 0; i < count; i++) {
+        memset(&io, 0, sizeof io);
+        io.interface_id = 'S';
+        io.dxfer_direction = SG_DXFER_FROM_DEV;
+        io.cmd_len = sizeof cdb;
+        io.cmdp = cdb;
+        io.dxfer_len = ALLOCATION;
+        io.dxferp = data[i];
+        io.mx_sb_len = sizeof sense[i];
+        io.sbp = sense[i];
+        io.timeout = 30000;
+        io.pack_id = i;
+        if (write(fds[i].fd, &io, sizeof io) != (ssize_t)sizeof io) {
+            perror("write");
+            return -1;
+        }
+        fds[i].events = POLLIN;
+    }
+    while (left > 0) {
+        if (poll(fds, (nfds_t)count, 30000) <= 0) {
+            perror("poll");
+            return -1;
+        }
+        for (i = 0; i < count; i++) {
+            if (!(fds[i].revents & POLLIN))
+                continue;
+            memset(&io, 0, sizeof io);
+            io.interface_id = 'S';
+            if (read(fds[i].fd, &io, sizeof io) != (ssize_t)sizeof io) {
+                perror("read");
+                return -1;
+            }
+            if (io.status || io.host_status || io.driver_status) {
+                fprintf(stderr, "status %#x host %#x driver %#x\n", io.status,
+                        io.host_status, io.driver_status);
+                return -1;
+            }
+            fds[i].events = 0; /* one command per device and round */
+            left--;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rounds, count = argc - 2, i, n;
+
+    if (argc < 3 || (rounds = atoi(argv[1])) < 1 || count > MAX_DEVICES) {
+        fprintf(stderr, "usage: %s ROUNDS DEV...\n", argv[0]);
+        return 2;
+    }
+    for (i = 0; i < count; i++) {
+        fds[i].fd = open(argv[i + 2], O_RDWR | O_NONBLOCK);
+        if (fds[i].fd < 0) {
+            perror(argv[i + 2]);
+            return 1;
+        }
+    }
+    for (n = -2; n < rounds; n++) {
+        double started = now();
+        if (round_trip(count) < 0)
+            return 1;
+        if (n >= 0)
+            printf("%.4f\n", now() - started);
+    }
+    return 0;
+}
+"""
 
 
-def _rounds(work: Callable[[], object], rounds: int) -> list[float]:
-    work()  # warm up: opens, page faults, caches
-    timings = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        work()
-        timings.append(time.perf_counter() - started)
-    return timings
+def build_floor(directory: Path) -> Path:
+    source = directory / "pollfloor.c"
+    binary = directory / "pollfloor"
+    source.write_text(FLOOR_SOURCE)
+    subprocess.run(
+        ["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(binary), str(source)], check=True
+    )
+    return binary
 
 
-def measure(paths: Sequence[str], rounds: int, forks: int) -> dict[str, list[float]]:
-    import pr_native as pr
+def _timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return (time.perf_counter() - started) * 1000
+
+
+def methods(paths: Sequence[str], floor: Path, devices: list) -> dict[str, Callable[[], float]]:
+    """Each method as a function that runs one round and returns its ms."""
     from pr_native.poll import Poller, PollResult
+
+    poller = Poller(devices, ("keys",))
+
+    def floor_round() -> float:
+        done = subprocess.run([str(floor), "1", *paths], check=True, capture_output=True, text=True)
+        return float(done.stdout)
+
+    def poller_round() -> None:
+        bad = [r for r in poller.poll() if not isinstance(r, PollResult)]
+        if bad:
+            raise RuntimeError(f"poll failed: {bad[0]!r}")
+
+    def one_by_one() -> None:
+        for device in devices:
+            device.read_keys()
+
+    def forked() -> None:
+        for path in paths:
+            subprocess.run(
+                ["sg_persist", "-n", "-i", "-k", path],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+    poller_round()  # warm up: opens, page faults, caches
+    one_by_one()
+    return {
+        "C async floor": floor_round,
+        "Poller": lambda: _timed(poller_round),
+        "one by one": lambda: _timed(one_by_one),
+        "sg_persist": lambda: _timed(forked),
+    }
+
+
+def measure(
+    paths: Sequence[str], sizes: Sequence[int], rounds: int, forks: int
+) -> dict[int, dict[str, list[float]]]:
+    import pr_native as pr
 
     devices = [pr.Device(p) for p in paths]
     try:
-
-        def sequential() -> None:
-            for device in devices:
-                device.read_keys()
-
-        poller = Poller(devices, ("keys",))
-
-        def concurrent() -> None:
-            results = poller.poll()
-            bad = [r for r in results if not isinstance(r, PollResult)]
-            if bad:
-                raise RuntimeError(f"poll failed: {bad[0]!r}")
-
-        def forked() -> None:
-            for path in paths:
-                subprocess.run(
-                    ["sg_persist", "-n", "-i", "-k", path],
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-
-        return {
-            "sequential": _rounds(sequential, rounds),
-            "concurrent": _rounds(concurrent, rounds),
-            "sg_persist": _rounds(forked, forks),
-        }
+        with tempfile.TemporaryDirectory() as scratch:
+            floor = build_floor(Path(scratch))
+            plans = {n: methods(paths[:n], floor, devices[:n]) for n in sizes}
+            timings: dict[int, dict[str, list[float]]] = {
+                n: {name: [] for name in plan} for n, plan in plans.items()
+            }
+            for r in range(rounds):
+                for n, plan in plans.items():
+                    for name, run in plan.items():
+                        if name == "sg_persist" and r >= forks:
+                            continue
+                        timings[n][name].append(run())
+            return timings
     finally:
         for device in devices:
             device.close()
 
 
-def report(paths: Sequence[str], timings: dict[str, list[float]], as_json: bool) -> None:
-    summary = {
-        name: {
-            "rounds": len(values),
-            "median_ms": statistics.median(values) * 1000,
-            "min_ms": min(values) * 1000,
+def summary(timings: dict[int, dict[str, list[float]]]) -> dict[str, dict[str, dict]]:
+    table: dict[str, dict[str, dict]] = {}
+    for n, by_method in timings.items():
+        floor = statistics.median(by_method["C async floor"])
+        table[str(n)] = {
+            name: {
+                "rounds": len(values),
+                "median_ms": statistics.median(values),
+                "min_ms": min(values),
+                "ratio": statistics.median(values) / floor,
+            }
+            for name, values in by_method.items()
         }
-        for name, values in timings.items()
-    }
-    if as_json:
-        print(json.dumps({"devices": len(paths), "results": summary}, indent=2))
-        return
-    base = summary["sequential"]["median_ms"]
-    print(f"READ KEYS on {len(paths)} devices, per round:")
-    print(f"  {'method':<12} {'median ms':>10} {'min ms':>10} {'vs sequential':>14}")
-    for name, row in summary.items():
-        ratio = base / row["median_ms"] if row["median_ms"] else float("inf")
-        print(f"  {name:<12} {row['median_ms']:>10.2f} {row['min_ms']:>10.2f} {ratio:>13.1f}x")
+    return table
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        "# READ KEYS over many LUN paths, one round",
+        "",
+        results["setting"],
+        "",
+        "Median (minimum) ms per round over interleaved rounds, and the median's ratio to "
+        "the C asynchronous floor's.",
+        "",
+        "| method | "
+        + " | ".join(f"{n} path{'s' if n != '1' else ''}" for n in results["sizes"])
+        + " |",
+        "|---|" + "---:|" * len(results["sizes"]),
+    ]
+    methods_seen = list(next(iter(results["results"].values())))
+    for name in methods_seen:
+        cells = []
+        for n in results["sizes"]:
+            row = results["results"][n][name]
+            cells.append(f"{row['median_ms']:.2f} ({row['min_ms']:.2f}) {row['ratio']:.2f}x")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _setting(paths: Sequence[str]) -> str:
+    info_path = os.environ.get("PRLAB_INFO")
+    where = f"{len(paths)} device nodes"
+    if info_path:
+        info = json.loads(Path(info_path).read_text())
+        latency = os.environ.get("POLL_BENCH_LATENCY") or "no"
+        where = (
+            f"lab guest ({info.get('fabric')}, {len(info['initiators'])} initiators of one LU, "
+            f"{latency} netem delay on the loopback)"
+        )
+    load = os.getloadavg()[0]
+    return (
+        f"{where}; kernel {platform.release()}; Python {platform.python_version()}; "
+        f"load average {load:.2f} at the start."
+    )
 
 
 def lab_paths() -> list[str]:
@@ -120,16 +300,20 @@ def run_lab(args: argparse.Namespace) -> int:
         str(args.rounds),
         "--forks",
         str(args.forks),
-        *(["--json"] if args.json else []),
+        "--sizes",
+        ",".join(map(str, args.sizes)),
+        "--out",
+        str(args.out.resolve()),
     ]
     config = prlab.LabConfig(
         fabric=args.fabric,
-        initiators=args.initiators,
+        initiators=max(args.initiators, max(args.sizes)),
         latency=args.latency if args.fabric == "iscsi" else None,
-        timeout=1200.0,
+        env={"POLL_BENCH_LATENCY": args.latency if args.fabric == "iscsi" else ""},
+        timeout=1800.0,
     )
     print(
-        f"lab: {args.initiators} initiators over {args.fabric}"
+        f"lab: {config.initiators} initiators over {args.fabric}"
         + (f", netem {args.latency}" if config.latency else ""),
         flush=True,
     )
@@ -137,12 +321,20 @@ def run_lab(args: argparse.Namespace) -> int:
     return int(result.returncode or 0)
 
 
+def _sizes_arg(text: str) -> list[int]:
+    sizes = sorted({int(part) for part in text.split(",") if part.strip()})
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError("sizes are positive path counts, e.g. 1,16,32")
+    return sizes
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("devices", nargs="*", help="device nodes (default: the lab's)")
-    parser.add_argument("--rounds", type=int, default=20, help="timed rounds per method")
-    parser.add_argument("--forks", type=int, default=3, help="timed rounds of sg_persist")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("devices", nargs="*", help="/dev/sgN nodes (default: the lab's)")
+    parser.add_argument("--rounds", type=int, default=30, help="interleaved rounds")
+    parser.add_argument("--forks", type=int, default=3, help="rounds that include sg_persist")
+    parser.add_argument("--sizes", type=_sizes_arg, default=[1, 16, 32], help="path counts")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results directory")
     parser.add_argument("--lab", action="store_true", help="boot the lab and run there")
     parser.add_argument("--fabric", default="iscsi", choices=("iscsi", "loop"))
     parser.add_argument("--initiators", type=int, default=32)
@@ -151,7 +343,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.lab:
         return run_lab(args)
     paths = args.devices or lab_paths()
-    report(paths, measure(paths, args.rounds, args.forks), args.json)
+    sizes = [n for n in args.sizes if n <= len(paths)]
+    if not sizes:
+        parser.error(f"only {len(paths)} devices for sizes {args.sizes}")
+    results = {
+        "setting": _setting(paths),
+        "sizes": [str(n) for n in sizes],
+        "results": summary(measure(paths, sizes, args.rounds, args.forks)),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "poll.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = markdown(results)
+    (args.out / "poll.md").write_text(text)
+    print(text, end="")
     return 0
 
 
