@@ -18,7 +18,9 @@ and its modules ``constants``, ``results``, ``identity``, ``transport_id``,
 internal.
 """
 
-# First: refuses a compiled core built for another version (see _version.py).
+# _version first of what loads the compiled core: it refuses one built for
+# another version (see _version.py); _record never touches the core.
+from ._record import TYPE_CHECKING
 from ._version import __version__ as __version__
 from .constants import (
     RESERVATION_ACTION_CLEAR,
@@ -73,7 +75,6 @@ from .errors import (
     UnsupportedPlatform,
 )
 from .identity import Designator, Identity
-from .multipath import MultipathDevice
 from .poll import Poller, PollResult, poll
 from .results import (
     Capabilities,
@@ -95,6 +96,19 @@ from .transport_id import (
     SRPTransportID,
     TransportID,
 )
+
+if TYPE_CHECKING:
+    from .multipath import MultipathDevice
+
+
+def __getattr__(name: str) -> object:
+    # Imported at first use: reading keys from a script or the command line
+    # does not pay for device-mapper's sysfs walking (PEP 562).
+    if name == "MultipathDevice":
+        from .multipath import MultipathDevice
+
+        return MultipathDevice
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_include() -> str:
