@@ -1,9 +1,11 @@
 /*
- * pr_linux.c - the SG_IO transport (sg v3 interface, include/uapi/scsi/sg.h).
+ * pr_linux.c - the Linux transport (sg v3 interface, include/uapi/scsi/sg.h).
  *
- * Works on /dev/sgN (any opcode once opened O_RDWR), and on /dev/sdX,
- * /dev/stN and /dev/nstN, where the kernel allows PR opcodes only to callers
- * with CAP_SYS_RAWIO (scsi_cmd_allowed() in drivers/scsi/scsi_ioctl.c).
+ * Works on /dev/sgN (any opcode once opened O_RDWR; every command through
+ * the sg queue of pr_sg_queue.c), and with SG_IO on /dev/sdX, /dev/stN and
+ * /dev/nstN, where the kernel allows PR opcodes only to callers with
+ * CAP_SYS_RAWIO (scsi_cmd_allowed() in drivers/scsi/scsi_ioctl.c), and on a
+ * /dev/sgN opened read-only (sg's write() needs FMODE_WRITE).
  */
 #define _POSIX_C_SOURCE 200809L /* O_CLOEXEC under -std=c99 */
 
@@ -85,20 +87,6 @@ int pr_sg_complete(const struct sg_io_hdr *io, uint32_t data_len, struct pr_resu
     return pr_classify(result);
 }
 
-/* Any request left with the driver (see pr_sg_queue.c) holds one of the
- * file's 16 request slots, which SG_IO needs too: collect it first. */
-static void pr_sg_settle(struct pr_sg_queue *queue, int fd)
-{
-    uint32_t i;
-
-    for (i = 0; i < PR_SG_QUEUE_MAX; ++i) {
-        if (queue->requests[i].state != PR_SG_FREE) {
-            pr_sg_begin(queue, fd);
-            return;
-        }
-    }
-}
-
 /* One command through SG_IO, the CDB already recorded in *result. */
 static int pr_sg_io(const struct pr_device *device, int direction, uint8_t *data,
                     uint32_t data_len, uint32_t timeout_ms, struct pr_result *result)
@@ -135,17 +123,26 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
         return rc;
     fd = (int)device->handle;
     queue = (struct pr_sg_queue *)device->queue;
-    if (queue != NULL && direction == PR_DIR_TO_DEVICE) {
+    /* On /dev/sgN every command goes through the queue (pr_sg_queue.c):
+     * submitted once, and waited for until its own deadline.  SG_IO would
+     * resend a PR OUT when restarted, and its only deadline is the kernel's,
+     * which the iSCSI initiator keeps extending while earlier commands of
+     * the session progress (iscsi_eh_cmd_timed_out: SCSI_EH_RESET_TIMER). */
+    if (queue != NULL) {
         struct pr_sg_request *request;
 
         pr_sg_begin(queue, fd);
         rc = pr_sg_submit(queue, fd, direction, data, data_len, timeout_ms, 0, result, &request);
-        if (rc != PR_OK)
+        if (rc == PR_OK)
+            return pr_sg_wait(queue, fd, request, direction == PR_DIR_TO_DEVICE ? NULL : data,
+                              direction == PR_DIR_TO_DEVICE ? 0 : data_len, result);
+        /* sg_check_file_access(): write() refused to a descriptor opened
+         * under other credentials, before anything was queued; SG_IO works
+         * there.  Not for a PR OUT, which must never meet SG_IO's restart. */
+        if (direction == PR_DIR_TO_DEVICE || result->os_error != EPERM)
             return rc;
-        return pr_sg_wait(queue, fd, request, NULL, 0, result);
+        result->os_error = 0;
     }
-    if (queue != NULL)
-        pr_sg_settle(queue, fd);
     return pr_sg_io(device, direction, data, data_len, timeout_ms, result);
 }
 

@@ -2,14 +2,17 @@
  * pr_sg_queue.c - commands submitted once through the sg driver's write()
  * and collected with poll()/read() (include/uapi/scsi/sg.h, "sg v3").
  *
- * Why not SG_IO for everything: on /dev/sgN, SG_IO queues the command and
- * then waits interruptibly; a signal (even SIGSTOP then SIGCONT) ends the
- * wait with -ERESTARTSYS, sg marks the request orphan, and the kernel
- * restarts the ioctl, which queues the same CDB again (sg_ioctl_common, case
- * SG_IO, drivers/scsi/sg.c).  write() returns once the command is queued
+ * Why not SG_IO: on /dev/sgN, SG_IO queues the command and then waits
+ * interruptibly; a signal (even SIGSTOP then SIGCONT) ends the wait with
+ * -ERESTARTSYS, sg marks the request orphan, and the kernel restarts the
+ * ioctl, which queues the same CDB again (sg_ioctl_common, case SG_IO,
+ * drivers/scsi/sg.c).  write() returns once the command is queued
  * (sg_common_write: blk_execute_rq_nowait) and every error it reports comes
  * before that, so write() is the one submission; an interrupted poll() or
  * read() only ends a wait, and the request is waited for again by pack_id.
+ * And SG_IO's wait has no end of its own: the request's timeout is the
+ * kernel's, which the iSCSI initiator extends while earlier commands of the
+ * session progress; here each wait ends at the command's deadline.
  *
  * A request whose waiter gave up stays with the driver: its late completion
  * is read here and discarded, never taken for a later command's.

@@ -124,8 +124,6 @@ RUNS = {
             "tests/lab/suite/test_preempt_and_abort.py::test_commands_in_flight_are_aborted",
             *(f"tests/lab/suite/test_faults.py::{name}" for name in STALL_ONLY),
         ),
-        # xfail (strict): Device's PR IN waits out the stall (docs/faults.md)
-        expected_skips=frozenset({"test_pr_in_stalled_by_the_backstore"}),
     ),
     # 34 initiators with 223-byte iSCSI names: READ FULL STATUS beyond 8 KiB,
     # and polling 34 device nodes at once.

@@ -473,12 +473,6 @@ def test_polling_round_stalled_by_the_backstore(stall: Stall, a: pr.Device, b: p
     assert usage.cpu <= 0.5 * usage.wall
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Device's PR IN goes through SG_IO, whose only deadline is the kernel's, and "
-    "libiscsi extends that one while commands queued before it make progress "
-    "(iscsi_eh_cmd_timed_out): the call waits out the stall",
-)
 def test_pr_in_stalled_by_the_backstore(stall: Stall, a: pr.Device) -> None:
     """A PR IN held at the target beyond its timeout: CommandTimeout within
     the timeout and the C core's margin; the Device works on."""
