@@ -16,13 +16,17 @@ PREEMPT through one registered path.  Each device (with all its paths) is
 worked on in a thread of its own (one device: in the calling thread), all
 under ONE ``timeout`` for the whole operation: no command starts after it,
 each command's own timeout is what is left of it, and no wait goes past it.
-A PR OUT on ``/dev/sgN`` is submitted through the sg driver's write() and
-waited for with a deadline (the C core); every other command runs the
+On ``/dev/sgN`` opened read-write the C core submits each command through
+the sg driver's write() and stops waiting at its deadline; elsewhere (a
+read-only open, a ``/dev/sdX`` without an sg node) a command is the
 blocking SG_IO ioctl, which the SCSI error handler may hold long past its
 timeout while an iSCSI path is gone (up to the session's
-replacement_timeout), so it runs in a thread of its own that is waited for
-until the operation's end, and then left to the kernel: the device's
-verdict is ``TIMED_OUT`` while the others go on.
+replacement_timeout).  So that the operation's timeout bounds each call as
+a whole (``identify()`` is several INQUIRYs, READ FULL STATUS may be read
+again), every call but a PR OUT through the sg queue runs in a thread of
+its own, waited for until the operation's end (plus 0.5 s) and then left
+to the kernel: the device's verdict is ``TIMED_OUT`` while the others go
+on.
 
 Every operation is verified and idempotent.  ``unfence`` and ``fence``
 drain and record each path's unit attentions (TEST UNIT READY; ``status``
@@ -644,19 +648,20 @@ class _Worker:
     def _call(
         self, path: _Path, command: str, call: Callable[..., Any], *args: Any, out: bool
     ) -> Any:
-        """One command, never waited for past the operation's timeout.
+        """One Device call, never waited for past the operation's timeout.
 
-        A PR OUT through an sg queue (``/dev/sgN`` opened read-write) runs
-        here: the C core submits it with write() and stops waiting at its
-        timeout plus PR_WAIT_MARGIN_MS, and a signal's exception makes it
-        ``OutcomeUnknown``.  Every other command (PR IN, INQUIRY, TEST UNIT
-        READY, and a PR OUT on a node without an sg queue) goes through the
-        blocking SG_IO ioctl, which the SCSI error handler can hold far past
-        the command's timeout (an iSCSI session in recovery: up to its
-        replacement_timeout): it runs in a thread of its own (``_Bounded``),
-        waited for until the operation's end, and a path whose command did
-        not end by then is left to it.  Device's own methods stay the one
-        command path, and ``read_keys`` keeps its single-call fast path.
+        A PR OUT through an sg queue (``/dev/sgN`` opened read-write) is one
+        command, and runs here: the C core submits it with write() and stops
+        waiting at its timeout plus PR_WAIT_MARGIN_MS, and a signal's
+        exception makes it ``OutcomeUnknown``.  Every other call runs in a
+        thread of its own (``_Bounded``), waited for until the operation's
+        end: a call of several commands (``identify()``, READ FULL STATUS
+        read again), each with the time left when the call began, and any
+        command on a node without an sg queue, whose SG_IO the SCSI error
+        handler can hold far past its timeout (an iSCSI session in recovery:
+        up to its replacement_timeout).  A path whose call did not end in
+        time is left to it.  Device's own methods stay the one command path,
+        and ``read_keys`` keeps its single-call fast path.
         """
         timeout = self.op.timeout(out)
         device = self._device(path)
@@ -667,9 +672,10 @@ class _Worker:
         try:
             ended = running.wait(max(0.0, self.op.deadline - time.monotonic()) + _WAIT_MARGIN)
         except BaseException as interruption:  # a signal handler's exception
-            if not out:
+            # A read, or a PR OUT whose end is known, lets it through; one
+            # still in flight may run (errors.interrupted_out's rule).
+            if not out or (running.wait(0) and not isinstance(running.error, OutcomeUnknown)):
                 raise
-            # As Device's own wait would: the PR OUT may still run.
             raise outcome_unknown(
                 interruption, device=path.node, command=command, cdb=b""
             ) from interruption

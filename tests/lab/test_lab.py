@@ -32,6 +32,8 @@ FENCING_ONLY = (
     "test_every_action_twice_sends_no_pr_out_the_second_time",
     "test_preempt_and_abort_stopped_mid_command_ends_verified",
     "test_a_multipath_node_is_registered_and_fenced_on_every_path",
+    "test_a_fenced_node_stays_refused_after_its_status_and_monitor",
+    "test_a_single_device_that_stops_answering_ends_at_the_timeout",
     "test_stale_nexus_is_removed_after_a_new_login",
 )
 

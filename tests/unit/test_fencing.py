@@ -206,6 +206,7 @@ class Sim:
         # paths whose commands do not come back until the event is set (an
         # SG_IO held by the SCSI error handler)
         self.held: dict[str, threading.Event] = {}
+        self.held_out: threading.Event | None = None  # the same, for every PR OUT
         self._opened: dict[int, str] = {}
         self._open = fake.pr_open
         fake.replies = Answer(self)  # type: ignore[assignment]
@@ -238,6 +239,8 @@ class Sim:
         path = self._opened[int(ffi.cast("uintptr_t", call.args[0]))]
         if path in self.held:
             assert self.held[path].wait(30), "the held command was never released"
+        if call.name == "pr_out" and self.held_out is not None:
+            assert self.held_out.wait(30), "the held PR OUT was never released"
         lu, name = self.paths[path]
         nexus = lu.nexus(name)
         is_out = call.name == "pr_out"
@@ -842,6 +845,53 @@ def test_a_device_that_does_not_answer_times_out_within_the_timeout(
         thread.join(5)
         assert not thread.is_alive()
     assert len(held) == 1
+
+
+def _interrupted_preempt_and_abort(
+    monkeypatch: pytest.MonkeyPatch, wait_first: bool
+) -> list[fencing._Bounded]:
+    """KeyboardInterrupt in the wait for PREEMPT AND ABORT (after its end
+    when ``wait_first``), as a signal handler would raise it."""
+    wait = fencing._Bounded.wait
+    interrupted: list[fencing._Bounded] = []
+
+    def interrupt(self: fencing._Bounded, seconds: float) -> bool:
+        if getattr(self._call, "__name__", "") != "preempt_and_abort" or interrupted:
+            return wait(self, seconds)
+        interrupted.append(self)
+        if wait_first:
+            assert wait(self, seconds)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fencing._Bounded, "wait", interrupt)
+    return interrupted
+
+
+def test_a_pr_out_interrupted_in_its_thread_is_unknown_and_the_state_decides(
+    sim: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (lu,), node1, node2 = two_nodes(sim)
+    assert fencing.unfence(node1, K1).ok and fencing.unfence(node2, K2).ok
+    release = sim.held_out = threading.Event()
+    interrupted = _interrupted_preempt_and_abort(monkeypatch, wait_first=False)
+    threading.Timer(0.3, release.set).start()  # the PR OUT ends after the interruption
+    report = fencing.fence(node2, K2, K1)
+    device = report.devices[0]
+    assert report.ok and len(interrupted) == 1, device
+    assert [(a.command, a.outcome) for a in device.actions] == [("PREEMPT AND ABORT", "unknown")]
+    assert "KeyboardInterrupt" in (device.actions[0].error or "")
+    assert lu.registrations == {"b": K2} and [a for _, a, _, _ in lu.pr_out][-1] == 5
+
+
+def test_a_pr_out_that_ended_lets_the_interruption_through(
+    sim: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (lu,), node1, node2 = two_nodes(sim)
+    assert fencing.unfence(node1, K1).ok and fencing.unfence(node2, K2).ok
+    _interrupted_preempt_and_abort(monkeypatch, wait_first=True)
+    with pytest.raises(KeyboardInterrupt):
+        fencing.fence(node2, K2, K1)
+    assert lu.registrations == {"b": K2}  # it ran, once
 
 
 def test_a_device_that_cannot_be_opened_fails_alone(sim: Sim) -> None:

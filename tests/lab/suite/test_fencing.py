@@ -34,12 +34,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 
 import pr_native as pr
-from pr_native import fencing
+from pr_native import fence_agent, fencing
 
 from .conftest import Initiator, drain_unit_attentions, reset_logical_unit
 from .test_exactly_once import task_state, wait_for, waiting_for_device
@@ -338,14 +338,17 @@ def _lines(process: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
 
 
 class _netem:
-    """``with _netem() as round_trip``: 300 ms of delay on lo (both ways:
-    a command is in flight for about 0.6 s)."""
+    """``with _netem() as round_trip``: ``delay_ms`` of delay on lo (both
+    ways: a command is in flight for twice that)."""
+
+    def __init__(self, delay_ms: int = 300) -> None:
+        self.delay_ms = delay_ms
 
     def __enter__(self) -> float:
         subprocess.run(["modprobe", "sch_netem"], check=True)
-        add = ["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "300ms"]
+        add = ["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", f"{self.delay_ms}ms"]
         subprocess.run(add, check=True)
-        return 0.6
+        return 2 * self.delay_ms / 1000
 
     def __exit__(self, *exc_info: object) -> None:
         subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], check=True)
@@ -461,6 +464,101 @@ def test_a_multipath_node_is_registered_and_fenced_on_every_path(
     with pr.Device(lu.sg["B"]) as b:
         keys = sorted(b.read_keys().keys)
     assert keys == sorted([K1, K1, K2])
+
+
+# ---------------------------------------- fenced, then status and monitor ----
+
+
+def test_a_fenced_node_stays_refused_after_its_status_and_monitor(
+    lus: list[LU], tmp_path: Path, cmapctl: str, initiators: list[Initiator]
+) -> None:
+    """Node 2 fences node 1; node 1's status and monitor (agent) and its
+    library status read the LU, and what unit attention is left is drained:
+    unfence without after_fenced still refuses, from the LUs node 1's `on`
+    kept in its store (STORE.lu), and with the flag lets it back in."""
+    lu = lus[0]
+    reset(lu)
+    nodes, agent = Nodes(tmp_path, cmapctl), "fence_pr_native"
+    for node, action, plug, status in (
+        ("node1", "on", "node1", 0),
+        ("node2", "on", "node2", 0),
+        ("node2", "off", "node1", 0),
+        ("node1", "status", "node1", 2),
+        ("node1", "monitor", "node1", 1),
+    ):
+        done = nodes.run(agent, [lu], node, action, plug)
+        assert done.status == status, (node, action, done.output)
+    assert not fencing.status([lu.sg["A"]], K1).ok
+    with pr.Device(lu.sg["A"], timeout=20.0) as a:
+        drain_unit_attentions(a)  # nothing left for unfence to see
+        lu_name = a.identify().lu_name
+    (store,) = (tmp_path / agent / "node1").rglob("*.lu")
+    known = fence_agent.stored_registrations({"store_path": str(store)[: -len(".lu")]}, K1)
+    assert known == [lu_name]
+    generation = generations([lu])
+    refused = fencing.unfence([lu.sg["A"]], K1, registered_on=known)
+    assert refused.devices[0].verdict == fencing.Verdict.FENCED, refused
+    assert refused.sent == 0 and generations([lu]) == generation
+    back = fencing.unfence([lu.sg["A"]], K1, registered_on=known, after_fenced=True)
+    assert back.ok, back
+    one, two = initiators[0].name, initiators[1].name
+    assert pr_state(lu) == sorted([(K2, two, True, WERO), (K1, one, False, None)])
+
+
+# ------------------------------------------ a path that stops answering ----
+
+TIMEOUT = 2.0  # the operation's; the netem round trip is twice as long
+
+
+def test_a_single_device_that_stops_answering_ends_at_the_timeout(
+    lus: list[LU], initiators: list[Initiator], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 4 s round trip on lo: every command outlives the operation's
+    timeout (and the SCSI error handler's abort takes a round trip more).
+    status (on a read-write /dev/sgN: the sg queue; read-only: SG_IO) and
+    fence on one device return at their timeout plus the 0.5 s margin,
+    TIMED_OUT, nothing sent; once the delay is gone the LU answers."""
+    lu = lus[0]
+    reset(lu)
+    assert fencing.unfence([lu.sg["A"]], K1).ok and fencing.unfence([lu.sg["B"]], K2).ok
+    operations: dict[str, Callable[[], fencing.Report]] = {
+        "status": lambda: fencing.status([lu.sg["A"]], K1, timeout=TIMEOUT),
+        "read-only status": lambda: fencing.status(
+            [lu.sg["A"]], K1, read_only=True, timeout=TIMEOUT
+        ),
+        "fence": lambda: fencing.fence([lu.sg["A"]], K1, K2, timeout=TIMEOUT),
+    }
+    ended: dict[str, tuple[float, fencing.DeviceReport]] = {}
+    with _netem(2000):
+        for name, operation in operations.items():
+            started = time.monotonic()
+            report = operation()
+            ended[name] = (time.monotonic() - started, report.devices[0])
+    recovered = time.monotonic()
+    wait_for(_answers(lu.sg["A"]), 120.0, 0.5)
+    with capsys.disabled():
+        for name, (seconds, device) in ended.items():
+            print(f"\n{name}: {seconds:.2f} s, {device.verdict.value}: {device.error}")
+        print(f"the LU answered again {time.monotonic() - recovered:.1f} s after the delay went")
+    for name, (seconds, device) in ended.items():
+        assert seconds < TIMEOUT + fencing._WAIT_MARGIN + 1.0, (name, seconds)
+        assert device.verdict == fencing.Verdict.TIMED_OUT, (name, device)
+        assert device.actions == ()
+    one, two = initiators[0].name, initiators[1].name
+    assert pr_state(lu) == sorted([(K1, one, True, WERO), (K2, two, False, None)])
+
+
+def _answers(node: str) -> Callable[[], bool]:
+    def answered() -> bool:
+        try:
+            with pr.Device(node, timeout=5.0) as dev:
+                drain_unit_attentions(dev)
+                dev.read_keys()
+        except (pr.PRError, OSError, AssertionError):
+            return False
+        return True
+
+    return answered
 
 
 # ------------------------------------------------------ a new ISID ----
