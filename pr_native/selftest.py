@@ -78,7 +78,7 @@ from .errors import (
     ResponseTruncated,
     UnitAttention,
     UnitAttentionCondition,
-    outcome_unknown,
+    interrupted_out,
     raise_for_result,
 )
 from .results import Capabilities, FullStatus, Reservation
@@ -295,14 +295,16 @@ def execute(
                     _signal_handlers_run_here()  # a handler's exception propagates
                     rc = lib.pr_resume(device._device, result)
             except BaseException as interruption:
-                if not writing or not result.dispatched:
+                if not writing:
                     raise
-                raise outcome_unknown(
-                    interruption,
-                    device=device.path,
-                    command=name,
-                    cdb=bytes(ffi.buffer(result.cdb, result.cdb_len)),
-                ) from interruption
+                # As Device._pr_out: the core's own state says how it ended.
+                ended = lib.pr_settled(device._device, result)
+                raised = interrupted_out(
+                    interruption, ended, result, device=device.path, command=name
+                )
+                if raised is interruption:
+                    raise
+                raise raised from interruption
             if writing or not _interrupted(rc, result):
                 break
             _signal_handlers_run_here()  # reading again is harmless

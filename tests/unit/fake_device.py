@@ -180,7 +180,7 @@ class FakeLib:
         if not self.replies:
             raise AssertionError("unexpected I/O: pr_execute")
         result.dispatched = 1
-        return self.replies.pop(0)(call, result)
+        return self._scripted(self.replies.pop(0), call, result)
 
 
 def data(response: bytes) -> Reply:
