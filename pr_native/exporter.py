@@ -37,8 +37,9 @@ to group the paths of one LU by.  Each device's identity is read once, in the
 first scrape after the device was opened (and again after it was reopened
 following a path loss), before that scrape's polling round and never inside
 it; a device that does not answer INQUIRY then has an empty ``lu_name``
-(Prometheus stores an empty label as no label) until it is reopened, and is
-monitored all the same.
+(Prometheus stores an empty label as no label) until it answers (asked again
+no sooner than ``poll.IDENTIFY_RETRY`` seconds later), and is monitored all
+the same.
 
 Polling only reads (PR IN) and never changes a reservation, but a PR IN
 reports, and so consumes, a pending UNIT ATTENTION of the I_T nexus it goes

@@ -10,8 +10,8 @@ Monitoring many LUNs then costs about one round trip instead of one per LUN.
 
 ``Poller`` keeps the devices open between rounds (for ``pr-native watch``
 and the exporter) and reopens a device that went away.  Its ``identify()``
-reads each device's identity (``lu_name``) once per open, as a step of its
-own between rounds: a round stays one PR IN per device and action.
+reads each device's identity (``lu_name``) once per open, as a bounded step
+of its own between rounds: a round stays one PR IN per device and action.
 
 PR IN changes nothing on the device, so polling is always safe; but a
 pending UNIT ATTENTION is reported (and so consumed) by whichever command
@@ -46,7 +46,10 @@ _tuple_new = tuple.__new__
 _monotonic = time.monotonic
 _KEYS, _RESERVATION = PRInAction.READ_KEYS, PRInAction.READ_RESERVATION
 
-__all__ = ["POLL_ACTIONS", "PollEntry", "PollResult", "Poller", "poll"]
+__all__ = ["IDENTIFY_RETRY", "POLL_ACTIONS", "PollEntry", "PollResult", "Poller", "poll"]
+
+#: Seconds before ``Poller.identify()`` asks again a device that did not answer.
+IDENTIFY_RETRY = 60.0
 
 #: What ``poll`` can read, by name.
 POLL_ACTIONS = {"keys": PRInAction.READ_KEYS, "reservation": PRInAction.READ_RESERVATION}
@@ -141,6 +144,7 @@ class Poller:
         # Device.identify()'s lu_name per device, read once per open.
         self._lu_names: list[str | None] = [None] * len(self._paths)
         self._identified = [False] * len(self._paths)
+        self._identify_after = [0.0] * len(self._paths)  # monotonic time of the next try
         self._allocations: dict[tuple[int, PRInAction], int] = {}
         self._plan: _Plan | None = None
 
@@ -160,22 +164,31 @@ class Poller:
         """Read the identity (``Device.identify()``: INQUIRY and VPD pages,
         no PR command, no unit attention consumed) of every device not read
         since it was opened, opening the paths not open yet; returns
-        ``lu_names``.  A step of its own, outside the polling rounds: each
-        device is read at most once per open, so a device that fails to
-        answer (``PRError`` or ``OSError``) keeps ``lu_name`` None until it
-        is reopened after a path loss, and monitoring goes on."""
+        ``lu_names``.  A step of its own, outside the polling rounds, and
+        bounded like one: the devices are read in turn within one command
+        timeout in all, each with what is left of it; those not reached are
+        read by a later call.  A device that fails to answer (``PRError`` or
+        ``OSError``) keeps ``lu_name`` None and is asked again no sooner than
+        ``IDENTIFY_RETRY`` seconds later; monitoring goes on meanwhile."""
+        now = _monotonic()
+        deadline = now + self._timeout_ms / 1000
         for i in range(len(self._paths)):
-            if self._identified[i]:
+            if self._identified[i] or now < self._identify_after[i]:
                 continue
+            left = deadline - now
+            if left <= 0:
+                break
             try:
                 device = self._opened(i)
             except OSError:
                 continue  # the round reports it
-            self._identified[i] = True
             try:
-                self._lu_names[i] = device.identify().lu_name
+                self._lu_names[i] = device.identify(timeout=max(left, 0.001)).lu_name
+                self._identified[i] = True
             except (PRError, OSError):
                 self._lu_names[i] = None
+                self._identify_after[i] = _monotonic() + IDENTIFY_RETRY
+            now = _monotonic()
         return list(self._lu_names)
 
     def close(self) -> None:
@@ -200,6 +213,7 @@ class Poller:
         self._open[i] = None
         self._lu_names[i] = None
         self._identified[i] = False
+        self._identify_after[i] = 0.0
 
     def __enter__(self) -> Poller:
         return self
@@ -212,14 +226,17 @@ class Poller:
         device, in order.  Raises only for programming errors (a closed
         Device that was passed in raises ValueError)."""
         started = _monotonic()
-        plan = self._plan
+        plan, ran = self._plan, None
         if plan is not None and plan.everyone:
             # The steady state (every device open, the arrays kept): one
             # pr_poll call, and each device's entry built straight from the
-            # decoded responses when all of them came back whole.
-            settled = plan.run_settled(self, started)
+            # decoded responses when all of them came back whole; else those
+            # results are taken below (``ran``), nothing sent again.
+            plan.call()
+            settled = plan.settled(started)
             if settled is not None:
                 return settled
+            ran = plan
         entries: list[PollEntry | None] = [None] * len(self._paths)
         ready: list[int] = []
         for i in range(len(self._paths)):
@@ -230,7 +247,7 @@ class Poller:
                     entries[i] = error
                     continue
             ready.append(i)
-        data = self._read(ready, plan if plan is not None and plan.ran else None)
+        data = self._read(ready, ran)
         duration = _monotonic() - started
         for i in ready:
             entries[i] = self._entry(i, data[i], duration)
@@ -249,7 +266,7 @@ class Poller:
             if plan is None or plan.ready != tuple(ready):
                 plan = self._plan = _Plan(self, ready)
             plan.call()
-        plan.ran = False
+        assert plan.ready == tuple(ready)  # ran: every device was open, and still is
         again = plan.take(self, data)
         while again:
             again = self._read_again(again, data)
@@ -334,12 +351,10 @@ class _Plan:
         self.ready = tuple(ready)
         #: Every device of the Poller is in this round.
         self.everyone = len(ready) == len(poller._paths)
-        #: pr_poll has run for this round and its results are not taken yet.
-        self.ran = False
         self.entries = [(i, action) for i in ready for action in poller._actions]
         self.devices = sorted({id(poller._device(i)): poller._device(i) for i in ready}.items())
         # Per device of the round, in order: its path and its entries' indexes
-        # into the arrays, READ KEYS first (run_settled's common case).
+        # into the arrays, READ KEYS first (settled()'s common case).
         self.per_device = [
             (
                 i,
@@ -388,18 +403,14 @@ class _Plan:
                 device._lock.release()
         if rc != lib.PR_OK:
             raise ValueError("the C core rejected the polling round")
-        self.ran = True
 
-    def run_settled(self, poller: Poller, started: float) -> list[PollEntry] | None:
-        """Call, and return the round's entries when every command came back
-        GOOD and whole; else None, with the results left for ``take``
-        (``ran``), so that nothing is sent twice."""
-        self.call()
+    def settled(self, started: float) -> list[PollEntry] | None:
+        """After ``call``: the round's entries when every command came back
+        GOOD and whole; else None (``take`` has the results)."""
         batch, decoded = self.batch, self.decoded
         for k in range(len(self.entries)):
             if batch[k].rc or decoded[k].rc:
                 return None
-        self.ran = False
         duration = _monotonic() - started
         entries: list[PollEntry] = []
         for _, path, k_keys, k_reservation in self.per_device:

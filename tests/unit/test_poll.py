@@ -5,6 +5,7 @@ identity read once per open, never inside a round."""
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from pr_native.poll import Poller, PollResult, poll
 from .fake_batch import Failure, FakeBatch
 from .fake_device import FakeLib
 from .fake_identity import identity, lu_name, unanswered
+
+# (pr_native.poll, the attribute, is the function of that name)
+poll_module = importlib.import_module("pr_native.poll")
 
 K1 = "00000000000000a1"
 KEYS = bytes.fromhex(f"00 00 00 05 00 00 00 08 {K1}")
@@ -132,6 +136,53 @@ def test_identity_is_read_once_per_open_and_never_in_a_round(
         fake_lib.replies += identity(3)
         assert poller.identify() == [lu_name(3), None]
         assert not fake_lib.replies and len(fake_lib.opened) == 3
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_device_that_did_not_answer_is_asked_again_later(
+    fake_batch: FakeBatch, fake_lib: FakeLib, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(poll_module, "_monotonic", clock)
+    with Poller(["/dev/sg-a"], ("keys",)) as poller:
+        fake_lib.replies += unanswered()
+        assert poller.identify() == [None]
+        calls = len(fake_lib.calls)
+        clock.now += poll_module.IDENTIFY_RETRY - 1
+        assert poller.identify() == [None] and len(fake_lib.calls) == calls
+        clock.now += 1
+        fake_lib.replies += identity(1)
+        assert poller.identify() == [lu_name(1)]
+
+
+def test_the_identify_step_ends_within_one_timeout(
+    fake_batch: FakeBatch, fake_lib: FakeLib, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Devices read in turn within one command timeout in all: one whose
+    INQUIRYs took the whole of it leaves the next to the next call."""
+    clock = FakeClock()
+    monkeypatch.setattr(poll_module, "_monotonic", clock)
+    with Poller(["/dev/sg-a", "/dev/sg-b"], ("keys",), timeout=5) as poller:
+        real = pr.Device.identify
+
+        def slow(device: pr.Device, *, timeout: float | None = None) -> pr.Identity:
+            assert timeout is not None and 0 < timeout <= 5
+            clock.now += 5
+            return real(device, timeout=timeout)
+
+        monkeypatch.setattr(pr.Device, "identify", slow)
+        fake_lib.replies += identity(1)
+        assert poller.identify() == [lu_name(1), None]
+        fake_lib.replies += identity(2)
+        assert poller.identify() == [lu_name(1), lu_name(2)]
+        assert not fake_lib.replies
 
 
 def test_identify_opens_the_paths_not_open_yet(fake_batch: FakeBatch, fake_lib: FakeLib) -> None:
