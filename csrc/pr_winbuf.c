@@ -107,8 +107,11 @@ static int pr_win_string(const uint8_t *data, uint32_t end, uint32_t field, uint
 
     *offset = 0;
     *length = 0;
-    if (at == 0)
-        return PR_OK;  /* absent */
+    /* Absent: 0 as ntddstor.h documents; some controllers put 0xFFFFFFFF
+     * there instead (Windows-driver-samples spti.c, PrintDeviceDescriptor,
+     * tests both). */
+    if (at == 0 || at == UINT32_MAX)
+        return PR_OK;
     if (at < SDD_RAW_DEVICE_PROPERTIES_OFFSET || at >= end)
         return PR_ERR_MALFORMED;
     for (i = at; i < end; i++) {

@@ -129,6 +129,20 @@ def test_absent_strings_and_no_id_property() -> None:
     assert int(ident.peripheral_type) == 1 and ident.designators == () and ident.lu_name is None
 
 
+def test_an_offset_of_all_ones_is_absent_too() -> None:
+    """Some controllers mark a missing string 0xFFFFFFFF instead of 0
+    (Windows-driver-samples, spti.c, PrintDeviceDescriptor)."""
+    data = device_descriptor(b"LIO-ORG", b"RAMDISK-MCP", offsets=(36, 44, 0xFFFFFFFF, 0xFFFFFFFF))
+    ident = decode_storage_properties(data, LIO_IDS)
+    assert (ident.vendor, ident.product, ident.revision, ident.serial) == (
+        "LIO-ORG",
+        "RAMDISK-MCP",
+        "",
+        None,
+    )
+    assert ident.lu_name == "naa." + NAA6.hex()
+
+
 def test_an_empty_identifier_list() -> None:
     rc, page, _ = id_page(device_id_descriptor())
     assert (rc, page) == (lib.PR_OK, bytes([0, 0x83, 0, 0]))
