@@ -80,9 +80,10 @@ int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t
                  uint32_t data_len, uint32_t timeout_ms, int resuming, struct pr_result *result,
                  struct pr_sg_request **request);
 
-/* Read every completed request of fd without blocking (each becomes
- * PR_SG_DONE, or is discarded if abandoned).  Returns 0, or the errno of a
- * read() that failed otherwise than with EAGAIN. */
+/* Read the completed requests of fd without blocking (each becomes
+ * PR_SG_DONE, or is discarded if abandoned), until none is left or none of
+ * the queue's requests is still with the driver.  Returns 0, or the errno of
+ * a read() that failed otherwise than with EAGAIN. */
 int pr_sg_collect(struct pr_sg_queue *queue, int fd);
 
 /* Hand a PR_SG_DONE request's outcome to *result (and its data to data) and

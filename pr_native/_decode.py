@@ -124,10 +124,13 @@ def capabilities(out: Any) -> Capabilities:
 # READ FULL STATUS descriptors decoded before, by their bytes (header and
 # TransportID): a monitor re-reads the same registrations on every call, and
 # a Registrant is a pure function of those bytes (checked by the C decoder).
-# Bounded: cleared when full.
+# Bounded: at most 4096 descriptors with a TransportID of at most 264 bytes
+# (more than SPC-4 7.6.4's longest: a 223-byte iSCSI name with its ISID is
+# 248); longer ones, which only a misbehaving device sends, are not kept.
 _REGISTRANTS: dict[bytes, Registrant] = {}
 _REGISTRANTS_MAX = 4096
 _DESCRIPTOR_HEADER = 24  # SPC-4 table 229: bytes 0-23, then the TransportID
+_CACHED_DESCRIPTOR_MAX = _DESCRIPTOR_HEADER + 264
 
 
 def _registrant(r: Any, transport_id: bytes) -> Registrant:
@@ -153,8 +156,9 @@ def full_status(out: Any, registrants: Any, data: bytes) -> FullStatus:
         registrant = known.get(descriptor)
         if registrant is None:
             registrant = _registrant(r, data[start:end])
-            if len(known) >= _REGISTRANTS_MAX:
-                known.clear()
-            known[descriptor] = registrant
+            if len(descriptor) <= _CACHED_DESCRIPTOR_MAX:
+                if len(known) >= _REGISTRANTS_MAX:
+                    known.clear()
+                known[descriptor] = registrant
         decoded.append(registrant)
     return FullStatus._make(out.generation, tuple(decoded))
