@@ -11,12 +11,13 @@
     sg_persist      one ``sg_persist -n -i -k DEV`` process per device, one
                     after another: what monitoring scripts do today
 
-Each is measured over the first 1, 16 and 32 paths (``--sizes``), rounds
-interleaved (one round of every method and size, then the next), and the
-tables give the median and minimum round time and the median's ratio to the
-floor's.  Run it on device nodes you may read (PR IN changes nothing):
+Each is measured over the first 1, 16 and 32 paths (``--sizes``) in
+interleaved batches (``--batch`` consecutive rounds of every method and
+size, then the next batch); the tables give the median and minimum over the
+batches of the mean round time, and the median's ratio to the floor's.
+Run it on device nodes you may read (PR IN changes nothing):
 
-    python benchmarks/poll.py /dev/sg3 /dev/sg4 ... [--rounds 30] [--out DIR]
+    python benchmarks/poll.py /dev/sg3 /dev/sg4 ... [--rounds 20] [--batch 5] [--out DIR]
 
 or let it boot the lab (tests/lab/prlab.py; needs root): one LU seen by 32
 initiators over iSCSI, every PDU delayed by netem on the loopback:
@@ -158,21 +159,28 @@ def build_floor(directory: Path) -> Path:
     return binary
 
 
-def _timed(work: Callable[[], object]) -> float:
+def _timed(work: Callable[[], object], batch: int) -> float:
+    """Mean ms of ``batch`` consecutive rounds of ``work``."""
     started = time.perf_counter()
-    work()
-    return (time.perf_counter() - started) * 1000
+    for _ in range(batch):
+        work()
+    return (time.perf_counter() - started) * 1000 / batch
 
 
-def methods(paths: Sequence[str], floor: Path, devices: list) -> dict[str, Callable[[], float]]:
-    """Each method as a function that runs one round and returns its ms."""
+def methods(
+    paths: Sequence[str], floor: Path, devices: list, batch: int
+) -> dict[str, Callable[[], float]]:
+    """Each method as a function that runs ``batch`` rounds (sg_persist:
+    one) and returns their mean ms."""
     from pr_native.poll import Poller, PollResult
 
     poller = Poller(devices, ("keys",))
 
-    def floor_round() -> float:
-        done = subprocess.run([str(floor), "1", *paths], check=True, capture_output=True, text=True)
-        return float(done.stdout)
+    def floor_rounds() -> float:
+        argv = [str(floor), str(batch), *paths]
+        done = subprocess.run(argv, check=True, capture_output=True, text=True)
+        times = [float(line) for line in done.stdout.split()]
+        return sum(times) / len(times)
 
     def poller_round() -> None:
         bad = [r for r in poller.poll() if not isinstance(r, PollResult)]
@@ -195,15 +203,15 @@ def methods(paths: Sequence[str], floor: Path, devices: list) -> dict[str, Calla
     poller_round()  # warm up: opens, page faults, caches
     one_by_one()
     return {
-        "C async floor": floor_round,
-        "Poller": lambda: _timed(poller_round),
-        "one by one": lambda: _timed(one_by_one),
-        "sg_persist": lambda: _timed(forked),
+        "C async floor": floor_rounds,
+        "Poller": lambda: _timed(poller_round, batch),
+        "one by one": lambda: _timed(one_by_one, batch),
+        "sg_persist": lambda: _timed(forked, 1),
     }
 
 
 def measure(
-    paths: Sequence[str], sizes: Sequence[int], rounds: int, forks: int
+    paths: Sequence[str], sizes: Sequence[int], rounds: int, forks: int, batch: int
 ) -> dict[int, dict[str, list[float]]]:
     import pr_native as pr
 
@@ -211,7 +219,7 @@ def measure(
     try:
         with tempfile.TemporaryDirectory() as scratch:
             floor = build_floor(Path(scratch))
-            plans = {n: methods(paths[:n], floor, devices[:n]) for n in sizes}
+            plans = {n: methods(paths[:n], floor, devices[:n], batch) for n in sizes}
             timings: dict[int, dict[str, list[float]]] = {
                 n: {name: [] for name in plan} for n, plan in plans.items()
             }
@@ -249,8 +257,9 @@ def markdown(results: dict) -> str:
         "",
         results["setting"],
         "",
-        "Median (minimum) ms per round over interleaved rounds, and the median's ratio to "
-        "the C asynchronous floor's.",
+        f"Median (minimum) ms per round over {results['rounds']} interleaved batches of "
+        f"{results['batch']} rounds (sg_persist: one round, in the first {results['forks']}), "
+        "and the median's ratio to the C asynchronous floor's.",
         "",
         "| method | "
         + " | ".join(f"{n} path{'s' if n != '1' else ''}" for n in results["sizes"])
@@ -300,6 +309,8 @@ def run_lab(args: argparse.Namespace) -> int:
         str(args.rounds),
         "--forks",
         str(args.forks),
+        "--batch",
+        str(args.batch),
         "--sizes",
         ",".join(map(str, args.sizes)),
         "--out",
@@ -331,7 +342,8 @@ def _sizes_arg(text: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("devices", nargs="*", help="/dev/sgN nodes (default: the lab's)")
-    parser.add_argument("--rounds", type=int, default=30, help="interleaved rounds")
+    parser.add_argument("--rounds", type=int, default=20, help="interleaved batches")
+    parser.add_argument("--batch", type=int, default=5, help="rounds per method and batch")
     parser.add_argument("--forks", type=int, default=3, help="rounds that include sg_persist")
     parser.add_argument("--sizes", type=_sizes_arg, default=[1, 16, 32], help="path counts")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results directory")
@@ -349,7 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = {
         "setting": _setting(paths),
         "sizes": [str(n) for n in sizes],
-        "results": summary(measure(paths, sizes, args.rounds, args.forks)),
+        "rounds": args.rounds,
+        "batch": args.batch,
+        "forks": args.forks,
+        "results": summary(measure(paths, sizes, args.rounds, args.forks, args.batch)),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "poll.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -86,6 +86,7 @@ def test_poll_benchmark_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         "--initiators=3",
         "--sizes=1,3",
         "--rounds=2",
+        "--batch=2",
         "--forks=1",
         f"--out={tmp_path}",
     ]
@@ -100,6 +101,6 @@ def test_poll_benchmark_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         rows = data["results"][size]
         assert set(rows) == POLL_METHODS
         for name, row in rows.items():
-            assert row["rounds"] == (1 if name == "sg_persist" else 2)
+            assert row["rounds"] == (1 if name == "sg_persist" else 2)  # batches
             assert all(_is_number(row[f]) for f in ("median_ms", "min_ms", "ratio"))
     assert (tmp_path / "poll.md").read_text().startswith("# READ KEYS over many LUN paths")
