@@ -129,10 +129,23 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
      * which the iSCSI initiator keeps extending while earlier commands of
      * the session progress (iscsi_eh_cmd_timed_out: SCSI_EH_RESET_TIMER). */
     if (queue != NULL) {
-        struct pr_sg_request *request;
+        struct pr_sg_request *request = queue->current;
 
-        pr_sg_begin(queue, fd);
-        rc = pr_sg_submit(queue, fd, direction, data, data_len, timeout_ms, 0, result, &request);
+        /* The data-in or no-data command a signal interrupted, issued again
+         * (_prin, identity): the same wait, with its deadline and its answer,
+         * a unit attention it reports included (SPC-4 5.14: it is cleared at
+         * the target once reported, so a second command would not see it). */
+        if (request != NULL && request->state == PR_SG_WAITING && direction != PR_DIR_TO_DEVICE &&
+            request->direction == (uint8_t)direction && request->data_len == data_len &&
+            request->cdb_len == result->cdb_len &&
+            memcmp(request->cdb, result->cdb, result->cdb_len) == 0) {
+            result->transport = PR_TRANSPORT_SG_IO;
+            result->dispatched = 1;
+            return pr_sg_wait(queue, fd, request, data, data_len, result);
+        }
+        pr_sg_begin(queue, fd, 0);
+        rc = pr_sg_submit(queue, fd, direction, data, data_len, timeout_ms, PR_SG_NEW, result,
+                          &request);
         if (rc == PR_OK)
             return pr_sg_wait(queue, fd, request, direction == PR_DIR_TO_DEVICE ? NULL : data,
                               direction == PR_DIR_TO_DEVICE ? 0 : data_len, result);
@@ -184,8 +197,8 @@ int pr_submit(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_l
     queue = (struct pr_sg_queue *)device->queue;
     if (queue == NULL)
         return PR_ERR_UNSUPPORTED;
-    pr_sg_begin(queue, (int)device->handle);
-    rc = pr_sg_submit(queue, (int)device->handle, direction, data, data_len, timeout_ms, 0,
+    pr_sg_begin(queue, (int)device->handle, 0);
+    rc = pr_sg_submit(queue, (int)device->handle, direction, data, data_len, timeout_ms, PR_SG_NEW,
                       result, &request);
     if (rc == PR_OK)
         *ticket = request->pack_id;

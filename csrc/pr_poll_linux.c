@@ -47,6 +47,9 @@ static int pr_batch_fd(const struct pr_batch_command *command)
 static void pr_batch_give_up(struct pr_batch_command *command, struct pr_sg_request **waiting,
                              int rc, int error)
 {
+    /* After a signal the entry is issued again (resuming): what its request
+     * answers meanwhile is kept for that re-issue, never discarded. */
+    (*waiting)->resumable = (uint8_t)(rc == PR_ERR_INTERRUPTED);
     pr_sg_abandon(*waiting);
     *waiting = NULL;
     command->rc = rc;
@@ -74,13 +77,20 @@ static uint32_t pr_batch_submit(struct pr_batch_command *commands, uint32_t coun
         for (k = 0; k < i && pr_batch_queue(&commands[k]) != pr_batch_queue(command); ++k)
             ;
         if (k == i) /* the first entry on this device starts its operation */
-            pr_sg_begin(pr_batch_queue(command), pr_batch_fd(command));
+            pr_sg_begin(pr_batch_queue(command), pr_batch_fd(command), command->resuming);
         command->rc = pr_sg_submit(pr_batch_queue(command), pr_batch_fd(command),
                                    PR_DIR_FROM_DEVICE, NULL, command->data_len,
-                                   command->timeout_ms, command->resuming, &command->result,
-                                   &waiting[i]);
-        if (command->rc == PR_OK)
+                                   command->timeout_ms,
+                                   command->resuming ? PR_SG_RESUME : PR_SG_TAKE,
+                                   &command->result, &waiting[i]);
+        if (command->rc == PR_OK && waiting[i]->state == PR_SG_DONE) {
+            /* A request kept for this re-issue had come back already. */
+            command->rc = pr_sg_finish(waiting[i], command->data, command->data_len,
+                                       &command->result);
+            waiting[i] = NULL;
+        } else if (command->rc == PR_OK) {
             ++pending;
+        }
         else if (command->result.os_error == EPERM)
             synchronous[i] = 1; /* sg_check_file_access(): SG_IO still works */
     }

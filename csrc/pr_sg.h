@@ -32,7 +32,18 @@ enum pr_sg_state {
     PR_SG_FREE = 0,
     PR_SG_WAITING,   /* someone waits for it: pr_execute/pr_resume or a batch entry */
     PR_SG_ABANDONED, /* nobody waits: discarded when it completes, or taken over */
-    PR_SG_DONE       /* read back; its batch entry has not taken the result yet */
+    PR_SG_DONE,      /* read back; its batch entry has not taken the result yet */
+    PR_SG_KEPT       /* read back after a signal ended its wait: kept for the
+                      * re-issue that takes it over (its answer, a unit
+                      * attention included, is that re-issue's) */
+};
+
+/* pr_sg_submit's take_over: whether an abandoned request with the same CDB
+ * answers for this command instead of a new one. */
+enum pr_sg_take_over {
+    PR_SG_NEW = 0,  /* never: a command of its own (Device, aio) */
+    PR_SG_TAKE,     /* a polling round's read: take it over, with a new deadline */
+    PR_SG_RESUME    /* the re-issue after a signal: take it over, deadline kept */
 };
 
 struct pr_sg_request {
@@ -41,6 +52,7 @@ struct pr_sg_request {
     uint8_t direction;
     uint8_t cdb_len;
     uint8_t takeable; /* a data-in request no data-out command has overtaken */
+    uint8_t resumable; /* its waiter gave up on a signal: keep what comes back */
     uint8_t cdb[PR_CDB_MAX];
     uint32_t data_len;
     uint32_t capacity;
@@ -68,16 +80,19 @@ int pr_execute_sync(const struct pr_device *device, const uint8_t *cdb, uint32_t
                     struct pr_result *result);
 
 /* Start an operation on the device (its caller holds it alone): every request
- * still waited for is abandoned, and the completed ones are discarded. */
-void pr_sg_begin(struct pr_sg_queue *queue, int fd);
+ * still waited for is abandoned, and the completed ones are discarded, but
+ * for those kept for a re-issue after a signal when ``resuming``. */
+void pr_sg_begin(struct pr_sg_queue *queue, int fd, int resuming);
 
-/* Submit one command, or (data-in only) take over an abandoned request with
- * the same CDB, so that re-issued reads never pile up in the driver
- * (``resuming``: the re-issue after a signal keeps the request's deadline).  On
- * success *request is PR_SG_WAITING and result->dispatched is 1; on failure
- * result->os_error holds write()'s errno and nothing was queued. */
+/* Submit one command, or (data-in only, ``take_over`` not PR_SG_NEW) take
+ * over an abandoned request with the same CDB, so that re-issued reads never
+ * pile up in the driver (PR_SG_RESUME: the re-issue after a signal keeps the
+ * request's deadline).  On success *request is PR_SG_WAITING, or PR_SG_DONE
+ * when the request taken over has come back already, and result->dispatched
+ * is 1; on failure result->os_error holds write()'s errno and nothing was
+ * queued. */
 int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t *data,
-                 uint32_t data_len, uint32_t timeout_ms, int resuming, struct pr_result *result,
+                 uint32_t data_len, uint32_t timeout_ms, int take_over, struct pr_result *result,
                  struct pr_sg_request **request);
 
 /* Read the completed requests of fd without blocking (each becomes

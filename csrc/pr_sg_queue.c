@@ -53,6 +53,7 @@ static void pr_sg_free(struct pr_sg_request *request)
 {
     request->state = PR_SG_FREE;
     request->pack_id = 0;
+    request->resumable = 0;
 }
 
 struct pr_sg_request *pr_sg_find(struct pr_sg_queue *queue, int32_t pack_id)
@@ -101,7 +102,15 @@ int pr_sg_collect(struct pr_sg_queue *queue, int fd)
         if (request == NULL)
             continue; /* not submitted through this queue */
         if (request->state == PR_SG_ABANDONED) {
-            pr_sg_free(request);
+            /* Its waiter gave up on a signal and will issue it again: the
+             * answer is that re-issue's (SPC-4 5.14: a unit attention it
+             * reports is cleared at the target, so it must not be lost). */
+            if (request->resumable && request->takeable) {
+                request->io = io;
+                request->state = PR_SG_KEPT;
+            } else {
+                pr_sg_free(request);
+            }
             continue;
         }
         request->io = io;
@@ -112,21 +121,24 @@ int pr_sg_collect(struct pr_sg_queue *queue, int fd)
 
 void pr_sg_abandon(struct pr_sg_request *request)
 {
-    if (request->state == PR_SG_DONE)
+    if (request->state == PR_SG_DONE || request->state == PR_SG_KEPT)
         pr_sg_free(request);
     else if (request->state == PR_SG_WAITING)
         request->state = PR_SG_ABANDONED;
 }
 
-void pr_sg_begin(struct pr_sg_queue *queue, int fd)
+void pr_sg_begin(struct pr_sg_queue *queue, int fd, int resuming)
 {
     uint32_t i;
     int busy = 0;
 
     queue->current = NULL;
     for (i = 0; i < PR_SG_QUEUE_MAX; ++i) {
-        pr_sg_abandon(&queue->requests[i]);
-        busy |= queue->requests[i].state != PR_SG_FREE;
+        struct pr_sg_request *request = &queue->requests[i];
+
+        if (!(resuming && request->state == PR_SG_KEPT))
+            pr_sg_abandon(request);
+        busy |= request->state == PR_SG_WAITING || request->state == PR_SG_ABANDONED;
     }
     if (busy)
         (void)pr_sg_collect(queue, fd);
@@ -141,7 +153,8 @@ static struct pr_sg_request *pr_sg_take_over(struct pr_sg_queue *queue,
     for (i = 0; i < PR_SG_QUEUE_MAX; ++i) {
         struct pr_sg_request *request = &queue->requests[i];
 
-        if (request->state == PR_SG_ABANDONED && request->takeable &&
+        if ((request->state == PR_SG_ABANDONED || request->state == PR_SG_KEPT) &&
+            request->takeable &&
             request->data_len == data_len && request->cdb_len == result->cdb_len &&
             memcmp(request->cdb, result->cdb, result->cdb_len) == 0)
             return request;
@@ -160,7 +173,7 @@ static struct pr_sg_request *pr_sg_free_slot(struct pr_sg_queue *queue)
 }
 
 int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t *data,
-                 uint32_t data_len, uint32_t timeout_ms, int resuming, struct pr_result *result,
+                 uint32_t data_len, uint32_t timeout_ms, int take_over, struct pr_result *result,
                  struct pr_sg_request **request)
 {
     struct pr_sg_request *slot = NULL;
@@ -168,14 +181,15 @@ int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t
     ssize_t written;
 
     result->transport = PR_TRANSPORT_SG_IO;
-    if (direction == PR_DIR_FROM_DEVICE)
+    if (direction == PR_DIR_FROM_DEVICE && take_over != PR_SG_NEW)
         slot = pr_sg_take_over(queue, result, data_len);
     if (slot != NULL) {
         /* Re-issued after a signal, it is the same wait, with the same end;
          * a new command waits as long as it would for a request of its own
          * (the transport holds both alike). */
-        slot->state = PR_SG_WAITING;
-        if (!resuming)
+        slot->state = slot->state == PR_SG_KEPT ? PR_SG_DONE : PR_SG_WAITING;
+        slot->resumable = 0;
+        if (take_over != PR_SG_RESUME)
             slot->deadline_ms = pr_sg_deadline(timeout_ms);
         result->dispatched = 1;
         *request = slot;

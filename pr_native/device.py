@@ -836,6 +836,12 @@ class Device:
         with self._lock:
             self._check_open()
             rc = lib.pr_test_unit_ready(self._device, timeout_ms, self._result)
+            while rc == lib.PR_ERR_INTERRUPTED:
+                # A signal ended the wait (its handler runs here; an exception
+                # from it propagates): wait on for the same command, whose
+                # answer may be the unit attention this command exists to see.
+                _signal_handlers_run_here()
+                rc = lib.pr_resume(self._device, self._result)
             if rc != lib.PR_OK:
                 raise_for_result(
                     rc,
