@@ -854,17 +854,26 @@ def stored_key(options: dict[str, str]) -> int:
 
 
 def save_registrations(options: dict[str, str], key: int, lu_names: Sequence[str]) -> None:
-    """Add ``lu_names`` to ``STORE.lu`` as registered with ``key`` (lines of
-    another key are dropped: the node's key changed)."""
-    names = dict.fromkeys(stored_registrations(options, key) + list(lu_names))
-    if lu_names:
-        _write(store_path(options) + ".lu", "".join(f"{key:x} {n}\n" for n in names), "w")
+    """``STORE.lu``: the logical units ``on`` registered ``key`` on, these
+    and only these (a device taken out of the configuration, or another key,
+    leaves no line behind).  Written to a temporary file and renamed over
+    the old one, so that a crash leaves the old list or the new one."""
+    if not lu_names:
+        return
+    path = store_path(options) + ".lu"
+    partial = f"{path}.{os.getpid()}.tmp"
+    _write(partial, "".join(f"{key:x} {n}\n" for n in dict.fromkeys(lu_names)), "w")
+    try:
+        os.replace(partial, path)
+    except OSError:
+        raise Failed(f'Failed: Cannot open file "{path}"') from None
 
 
 def stored_registrations(options: dict[str, str], key: int) -> list[str]:
-    """The logical units ``STORE.lu`` says ``key`` was registered on."""
+    """The logical units ``STORE.lu`` says ``key`` was registered on (bytes
+    that are not UTF-8 make their line match nothing)."""
     try:
-        with open(store_path(options) + ".lu", encoding="utf-8") as f:
+        with open(store_path(options) + ".lu", encoding="utf-8", errors="replace") as f:
             lines = [line.split() for line in f]
     except OSError:
         return []

@@ -903,6 +903,7 @@ class _Worker:
         }
         call, args = calls[command]
         outcome, error = "done", None
+        stop: OutcomeUnknown | None = None
         own_preempt = command == _PREEMPT and service_action_key == key
         try:
             self._command(path, command, call, *args, out=True)
@@ -910,6 +911,12 @@ class _Worker:
             outcome, error = "unit attention", f"not executed: unit attention {replan}"
         except OutcomeUnknown as unknown:
             outcome, error = "unknown", _describe(unknown)
+            if not isinstance(unknown.__cause__, Exception):
+                # The caller's own interruption (KeyboardInterrupt, SystemExit
+                # from a signal handler) while the PR OUT was in flight: the
+                # operation stops once it is recorded, nothing more is sent,
+                # and the caller learns that this PR OUT may have run.
+                stop = unknown
         except ReservationConflict as conflict:
             outcome, error = "conflict", _describe(conflict)
         except (PRError, OSError, ValueError) as failed:
@@ -937,6 +944,9 @@ class _Worker:
         )
         if command == _REGISTER:
             path.registered_sent = True
+        if stop is not None:
+            self.abandoned = True
+            raise stop
         return outcome
 
     def _act(self, plan: Callable[[State], tuple[_Path, str, str, int, Any] | str | None]) -> None:
@@ -1223,6 +1233,10 @@ class _Worker:
             self.verdict = Verdict.TIMED_OUT
             self.error = str(late)
             self._decide(f"timed out: {late}")
+        except OutcomeUnknown as unknown:
+            if not isinstance(unknown.__cause__, Exception):
+                raise  # the caller's interruption (_send): the operation stops
+            self._fail(_describe(unknown))
         except (PRError, OSError, ValueError) as error:
             self._fail(_describe(error))
 
@@ -1369,6 +1383,7 @@ def _run(operation: _Operation, devices: Iterable[str | Device]) -> Report:
         reports = tuple(w.report() for w in workers)
     finally:
         for worker in workers:
+            worker.abandoned = True  # an interruption: threads still running send nothing more
             worker.close()
     return Report(
         operation.name,

@@ -354,6 +354,17 @@ def test_on_off_status_monitor(
     assert lu.registrations == {"b": K2}
 
 
+def test_the_logical_units_store_is_replaced_whole_and_survives_bad_bytes(tmp_path: Path) -> None:
+    options = {"store_path": str(tmp_path / "fence")}
+    store = tmp_path / "fence.lu"
+    fence_agent.save_registrations(options, K1, ["naa.1", "naa.2"])
+    fence_agent.save_registrations(options, K1, ["naa.2"])  # a device taken out
+    assert store.read_text() == f"{K1:x} naa.2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["fence.lu"]  # no temporary left
+    store.write_bytes(b"\xff\xfe garbage\n" + f"{K1:x} naa.2\n".encode())
+    assert fence_agent.stored_registrations(options, K1) == ["naa.2"]
+
+
 def test_on_keeps_the_logical_units_so_a_monitor_cannot_hide_a_fence(
     cluster: Cluster, sim: Sim, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pytest
 
 import pr_native.device
-from pr_native import Device, ISCSITransportID, ReservationType, fencing
+from pr_native import Device, ISCSITransportID, OutcomeUnknown, ReservationType, fencing
 from pr_native._native import ffi, lib
 from pr_native.fencing import Verdict
 
@@ -867,20 +867,24 @@ def _interrupted_preempt_and_abort(
     return interrupted
 
 
-def test_a_pr_out_interrupted_in_its_thread_is_unknown_and_the_state_decides(
+def test_a_pr_out_interrupted_in_flight_stops_the_operation_as_outcome_unknown(
     sim: Sim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The caller's KeyboardInterrupt while the PREEMPT AND ABORT may still
+    run: nothing more is sent, and the caller gets OutcomeUnknown (caused by
+    the interruption) instead of a report that carried on."""
     (lu,), node1, node2 = two_nodes(sim)
     assert fencing.unfence(node1, K1).ok and fencing.unfence(node2, K2).ok
+    sent = len(lu.pr_out)
     release = sim.held_out = threading.Event()
     interrupted = _interrupted_preempt_and_abort(monkeypatch, wait_first=False)
     threading.Timer(0.3, release.set).start()  # the PR OUT ends after the interruption
-    report = fencing.fence(node2, K2, K1)
-    device = report.devices[0]
-    assert report.ok and len(interrupted) == 1, device
-    assert [(a.command, a.outcome) for a in device.actions] == [("PREEMPT AND ABORT", "unknown")]
-    assert "KeyboardInterrupt" in (device.actions[0].error or "")
-    assert lu.registrations == {"b": K2} and [a for _, a, _, _ in lu.pr_out][-1] == 5
+    with pytest.raises(OutcomeUnknown) as unknown:
+        fencing.fence(node2, K2, K1)
+    assert isinstance(unknown.value.__cause__, KeyboardInterrupt) and len(interrupted) == 1
+    assert interrupted[0].wait(5)  # the command ends after the operation stopped
+    assert [a for _, a, _, _ in lu.pr_out[sent:]] == [5]  # the one PREEMPT AND ABORT
+    assert lu.registrations == {"b": K2}
 
 
 def test_a_pr_out_that_ended_lets_the_interruption_through(
