@@ -13,8 +13,9 @@
 
 Each is measured over the first 1, 16 and 32 paths (``--sizes``) in
 interleaved batches (``--batch`` consecutive rounds of every method and
-size, then the next batch); the tables give the median and minimum over the
-batches of the mean round time, and the median's ratio to the floor's.
+size, then the next batch, the order turned by one each time); the tables
+give the median and minimum over the batches of the mean round time, and
+the median's ratio to the floor's.
 Run it on device nodes you may read (PR IN changes nothing):
 
     python benchmarks/poll.py /dev/sg3 /dev/sg4 ... [--rounds 20] [--batch 5] [--out DIR]
@@ -223,12 +224,15 @@ def measure(
             timings: dict[int, dict[str, list[float]]] = {
                 n: {name: [] for name in plan} for n, plan in plans.items()
             }
+            # The order turns by one each batch: no method always follows
+            # the floor's process start (or any other one).
+            order = [(n, name) for n, plan in plans.items() for name in plan]
             for r in range(rounds):
-                for n, plan in plans.items():
-                    for name, run in plan.items():
-                        if name == "sg_persist" and r >= forks:
-                            continue
-                        timings[n][name].append(run())
+                turn = r % len(order)
+                for n, name in order[turn:] + order[:turn]:
+                    if name == "sg_persist" and r >= forks:
+                        continue
+                    timings[n][name].append(plans[n][name]())
             return timings
     finally:
         for device in devices:
