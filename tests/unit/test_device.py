@@ -171,6 +171,29 @@ def test_read_keys(device: Device, fake_lib: FakeLib) -> None:
     assert fake_lib.calls[0].cdb == bytes.fromhex("5e 00 00 00 00 00 00 10 00 00")
 
 
+def test_the_same_response_gives_the_same_result_and_another_one_its_own(
+    device: Device, fake_lib: FakeLib
+) -> None:
+    """read_keys()/read_reservation() keep the last response's result: the
+    same bytes give it again (undecoded), any other bytes are decoded."""
+    two = bytes.fromhex(f"00 00 00 2a 00 00 00 10 {K1_HEX} {K2_HEX}")
+    fake_lib.replies += [data(two), data(two), data(two[:7] + b"\x08" + two[8:16])]
+    first, again, changed = device.read_keys(), device.read_keys(), device.read_keys()
+    assert again is first and first.keys == (K1, K2)
+    assert (changed.generation, changed.keys) == (0x2A, (K1,))
+    held = bytes.fromhex(f"00 00 00 03 00 00 00 10 {K1_HEX} 00 00 00 00 00 06 00 00")
+    free = bytes.fromhex("00 00 00 04 00 00 00 00")
+    fake_lib.replies += [data(held), data(held), data(free), data(held[:21] + b"\x01" + held[22:])]
+    a, b, c, d = (device.read_reservation() for _ in range(4))
+    assert (
+        b is a
+        and a.reservation is not None
+        and a.reservation.type == T.EXCLUSIVE_ACCESS_REGISTRANTS_ONLY
+    )
+    assert (c.generation, c.reservation) == (4, None)
+    assert d.reservation is not None and d.reservation.type == T.WRITE_EXCLUSIVE
+
+
 def test_read_reservation(device: Device, fake_lib: FakeLib) -> None:
     fake_lib.replies.append(
         data(bytes.fromhex(f"00 00 00 03 00 00 00 10 {K1_HEX} 00 00 00 00 00 06 00 00"))
