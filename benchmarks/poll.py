@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -306,34 +307,45 @@ def run_lab(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(ROOT / "tests" / "lab"))
     import prlab
 
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--rounds",
-        str(args.rounds),
-        "--forks",
-        str(args.forks),
-        "--batch",
-        str(args.batch),
-        "--sizes",
-        ",".join(map(str, args.sizes)),
-        "--out",
-        str(args.out.resolve()),
-    ]
-    config = prlab.LabConfig(
-        fabric=args.fabric,
-        initiators=max(args.initiators, max(args.sizes)),
-        latency=args.latency if args.fabric == "iscsi" else None,
-        env={"POLL_BENCH_LATENCY": args.latency if args.fabric == "iscsi" else ""},
-        timeout=1800.0,
-    )
-    print(
-        f"lab: {config.initiators} initiators over {args.fabric}"
-        + (f", netem {args.latency}" if config.latency else ""),
-        flush=True,
-    )
-    result = prlab.run(command, config, stream=True)
-    return int(result.returncode or 0)
+    # The guest sees the host's root read-only: it writes its results into a
+    # directory shared writable with it, copied to --out afterwards.
+    with tempfile.TemporaryDirectory(prefix="poll-") as share:
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--rounds",
+            str(args.rounds),
+            "--forks",
+            str(args.forks),
+            "--batch",
+            str(args.batch),
+            "--sizes",
+            ",".join(map(str, args.sizes)),
+            "--out",
+            share,
+        ]
+        config = prlab.LabConfig(
+            fabric=args.fabric,
+            initiators=max(args.initiators, max(args.sizes)),
+            latency=args.latency if args.fabric == "iscsi" else None,
+            env={"POLL_BENCH_LATENCY": args.latency if args.fabric == "iscsi" else ""},
+            shares=(share,),
+            timeout=1800.0,
+        )
+        print(
+            f"lab: {config.initiators} initiators over {args.fabric}"
+            + (f", netem {args.latency}" if config.latency else ""),
+            flush=True,
+        )
+        result = prlab.run(command, config, stream=True)
+        if result.returncode != 0:
+            print(f"poll failed in the lab (exit {result.returncode})", file=sys.stderr)
+            return int(result.returncode or 1)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name in ("poll.json", "poll.md"):
+            shutil.copyfile(Path(share) / name, args.out / name)
+    print(f"results in {args.out}: poll.json, poll.md")
+    return 0
 
 
 def _sizes_arg(text: str) -> list[int]:
