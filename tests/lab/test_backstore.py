@@ -7,7 +7,8 @@ import shlex
 from pathlib import Path
 
 import pytest
-from lab import prlab
+
+from . import prlab
 
 
 def _job(tmp_path: Path, backstore: str) -> dict[str, str]:
