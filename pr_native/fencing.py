@@ -491,6 +491,10 @@ class _Replan(Exception):
     """A unit attention answered a PR OUT: it was not executed."""
 
 
+class _Interrupted(Exception):
+    """A PR OUT the plan needs, not sent: the caller interrupted an earlier one."""
+
+
 class _Bounded:
     """One blocking Device call in a thread of its own, so that its caller's
     wait ends when the operation's does (``_Worker._call``).  A call that
@@ -567,6 +571,9 @@ class _Operation:
         self.registered_on: frozenset[str] = options.get("registered_on", frozenset())
         self.ports: list[TransportID] = []
         self.lock = threading.Lock()
+        #: The caller interrupted a PR OUT in flight (``_Worker._send``): no
+        #: PR OUT is sent after it, on any device; reads still are.
+        self.interrupted = False
 
     def timeout(self, out: bool) -> float:
         left = self.deadline - time.monotonic()
@@ -903,8 +910,11 @@ class _Worker:
         }
         call, args = calls[command]
         outcome, error = "done", None
-        stop: OutcomeUnknown | None = None
         own_preempt = command == _PREEMPT and service_action_key == key
+        if self.op.interrupted:
+            raise _Interrupted(
+                f"{command} on {path.name} not sent: the caller interrupted an earlier PR OUT"
+            )
         try:
             self._command(path, command, call, *args, out=True)
         except _Replan as replan:
@@ -913,10 +923,15 @@ class _Worker:
             outcome, error = "unknown", _describe(unknown)
             if not isinstance(unknown.__cause__, Exception):
                 # The caller's own interruption (KeyboardInterrupt, SystemExit
-                # from a signal handler) while the PR OUT was in flight: the
-                # operation stops once it is recorded, nothing more is sent,
-                # and the caller learns that this PR OUT may have run.
-                stop = unknown
+                # from a signal handler) while the PR OUT was in flight: no
+                # PR OUT is sent after it, on any device; the state read next
+                # decides what this one did, and the report says so.
+                self.op.interrupted = True
+                self._decide(
+                    f"{path.name}: {command} interrupted by the caller in flight "
+                    f"({type(unknown.__cause__).__name__}): it may have run; no PR OUT is "
+                    "sent after it, the state read decides"
+                )
         except ReservationConflict as conflict:
             outcome, error = "conflict", _describe(conflict)
         except (PRError, OSError, ValueError) as failed:
@@ -944,9 +959,6 @@ class _Worker:
         )
         if command == _REGISTER:
             path.registered_sent = True
-        if stop is not None:
-            self.abandoned = True
-            raise stop
         return outcome
 
     def _act(self, plan: Callable[[State], tuple[_Path, str, str, int, Any] | str | None]) -> None:
@@ -1233,10 +1245,8 @@ class _Worker:
             self.verdict = Verdict.TIMED_OUT
             self.error = str(late)
             self._decide(f"timed out: {late}")
-        except OutcomeUnknown as unknown:
-            if not isinstance(unknown.__cause__, Exception):
-                raise  # the caller's interruption (_send): the operation stops
-            self._fail(_describe(unknown))
+        except _Interrupted as interrupted:
+            self._fail(str(interrupted))
         except (PRError, OSError, ValueError) as error:
             self._fail(_describe(error))
 

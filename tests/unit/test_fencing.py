@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pytest
 
 import pr_native.device
-from pr_native import Device, ISCSITransportID, OutcomeUnknown, ReservationType, fencing
+from pr_native import Device, ISCSITransportID, ReservationType, fencing
 from pr_native._native import ffi, lib
 from pr_native.fencing import Verdict
 
@@ -847,16 +847,16 @@ def test_a_device_that_does_not_answer_times_out_within_the_timeout(
     assert len(held) == 1
 
 
-def _interrupted_preempt_and_abort(
-    monkeypatch: pytest.MonkeyPatch, wait_first: bool
+def _interrupted_call(
+    monkeypatch: pytest.MonkeyPatch, name: str, wait_first: bool
 ) -> list[fencing._Bounded]:
-    """KeyboardInterrupt in the wait for PREEMPT AND ABORT (after its end
-    when ``wait_first``), as a signal handler would raise it."""
+    """KeyboardInterrupt in the wait for the Device call ``name`` (after its
+    end when ``wait_first``), as a signal handler would raise it."""
     wait = fencing._Bounded.wait
     interrupted: list[fencing._Bounded] = []
 
     def interrupt(self: fencing._Bounded, seconds: float) -> bool:
-        if getattr(self._call, "__name__", "") != "preempt_and_abort" or interrupted:
+        if getattr(self._call, "__name__", "") != name or interrupted:
             return wait(self, seconds)
         interrupted.append(self)
         if wait_first:
@@ -867,24 +867,45 @@ def _interrupted_preempt_and_abort(
     return interrupted
 
 
-def test_a_pr_out_interrupted_in_flight_stops_the_operation_as_outcome_unknown(
+def test_a_pr_out_interrupted_in_flight_is_unknown_and_the_state_decides(
     sim: Sim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The caller's KeyboardInterrupt while the PREEMPT AND ABORT may still
-    run: nothing more is sent, and the caller gets OutcomeUnknown (caused by
-    the interruption) instead of a report that carried on."""
+    run: the state read after it decides (the victim is gone: fenced), and
+    the report says that nothing more would have been sent."""
     (lu,), node1, node2 = two_nodes(sim)
     assert fencing.unfence(node1, K1).ok and fencing.unfence(node2, K2).ok
     sent = len(lu.pr_out)
     release = sim.held_out = threading.Event()
-    interrupted = _interrupted_preempt_and_abort(monkeypatch, wait_first=False)
+    interrupted = _interrupted_call(monkeypatch, "preempt_and_abort", wait_first=False)
     threading.Timer(0.3, release.set).start()  # the PR OUT ends after the interruption
-    with pytest.raises(OutcomeUnknown) as unknown:
-        fencing.fence(node2, K2, K1)
-    assert isinstance(unknown.value.__cause__, KeyboardInterrupt) and len(interrupted) == 1
-    assert interrupted[0].wait(5)  # the command ends after the operation stopped
+    report = fencing.fence(node2, K2, K1)
+    device = report.devices[0]
+    assert report.ok and len(interrupted) == 1, device
+    assert [(a.command, a.outcome) for a in device.actions] == [("PREEMPT AND ABORT", "unknown")]
+    assert "KeyboardInterrupt" in (device.actions[0].error or "")
+    assert any("no PR OUT is sent after it" in d for d in device.decisions)
     assert [a for _, a, _, _ in lu.pr_out[sent:]] == [5]  # the one PREEMPT AND ABORT
     assert lu.registrations == {"b": K2}
+
+
+def test_no_pr_out_follows_one_the_caller_interrupted(
+    sim: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """unfence's REGISTER interrupted in flight: the RESERVE it would send
+    next is not sent; the device fails, saying why."""
+    (lu,), node1, _ = two_nodes(sim)
+    release = sim.held_out = threading.Event()
+    _interrupted_call(monkeypatch, "register_and_ignore", wait_first=False)
+    threading.Timer(0.3, release.set).start()
+    report = fencing.unfence(node1, K1)
+    device = report.devices[0]
+    assert not report.ok and device.verdict == fencing.Verdict.FAILED, device
+    assert [(a.command, a.outcome) for a in device.actions] == [
+        ("REGISTER AND IGNORE EXISTING KEY", "unknown")
+    ]
+    assert "not sent: the caller interrupted an earlier PR OUT" in (device.error or "")
+    assert [a for _, a, _, _ in lu.pr_out] == [6]  # the REGISTER AND IGNORE only
 
 
 def test_a_pr_out_that_ended_lets_the_interruption_through(
@@ -892,7 +913,7 @@ def test_a_pr_out_that_ended_lets_the_interruption_through(
 ) -> None:
     (lu,), node1, node2 = two_nodes(sim)
     assert fencing.unfence(node1, K1).ok and fencing.unfence(node2, K2).ok
-    _interrupted_preempt_and_abort(monkeypatch, wait_first=True)
+    _interrupted_call(monkeypatch, "preempt_and_abort", wait_first=True)
     with pytest.raises(KeyboardInterrupt):
         fencing.fence(node2, K2, K1)
     assert lu.registrations == {"b": K2}  # it ran, once
