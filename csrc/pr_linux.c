@@ -132,10 +132,14 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
         struct pr_sg_request *request = queue->current;
 
         /* The data-in or no-data command a signal interrupted, issued again
-         * (_prin, identity): the same wait, with its deadline and its answer,
-         * a unit attention it reports included (SPC-4 5.14: it is cleared at
-         * the target once reported, so a second command would not see it). */
-        if (request != NULL && request->state == PR_SG_WAITING && direction != PR_DIR_TO_DEVICE &&
+         * (_prin, identity) before its deadline: the same wait, with that
+         * deadline and its answer, a unit attention it reports included
+         * (SPC-4 5.14: it is cleared at the target once reported, so a
+         * second command would not see it).  Past the deadline it is a
+         * command of its own. */
+        if (request != NULL &&
+            (request->state == PR_SG_WAITING || request->state == PR_SG_DONE) &&
+            pr_sg_now_ms() < request->deadline_ms && direction != PR_DIR_TO_DEVICE &&
             request->direction == (uint8_t)direction && request->data_len == data_len &&
             request->cdb_len == result->cdb_len &&
             memcmp(request->cdb, result->cdb, result->cdb_len) == 0) {
@@ -144,7 +148,7 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
             return pr_sg_wait(queue, fd, request, data, data_len, result);
         }
         pr_sg_begin(queue, fd, 0);
-        rc = pr_sg_submit(queue, fd, direction, data, data_len, timeout_ms, PR_SG_NEW, result,
+        rc = pr_sg_submit(queue, fd, direction, data, data_len, timeout_ms, PR_SG_TAKE, result,
                           &request);
         if (rc == PR_OK)
             return pr_sg_wait(queue, fd, request, direction == PR_DIR_TO_DEVICE ? NULL : data,
@@ -198,7 +202,7 @@ int pr_submit(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_l
     if (queue == NULL)
         return PR_ERR_UNSUPPORTED;
     pr_sg_begin(queue, (int)device->handle, 0);
-    rc = pr_sg_submit(queue, (int)device->handle, direction, data, data_len, timeout_ms, PR_SG_NEW,
+    rc = pr_sg_submit(queue, (int)device->handle, direction, data, data_len, timeout_ms, PR_SG_TAKE,
                       result, &request);
     if (rc == PR_OK)
         *ticket = request->pack_id;

@@ -305,7 +305,9 @@ const char *pr_core_version(void);
  * entry's wait ends at its timeout + PR_WAIT_MARGIN_MS (PR_ERR_TIMEOUT), when
  * its node hangs up (PR_ERR_OS, ENODEV) or at a signal (PR_ERR_INTERRUPTED);
  * the request then stays with the driver, and the next identical command on
- * that device takes it over instead of queueing another.  Returns
+ * that device takes it over instead of queueing another (re-issued with
+ * ``resuming`` after a signal, it gets the answer that came back meanwhile,
+ * a unit attention included).  Returns
  * PR_ERR_ARGUMENT for an invalid entry (nothing is sent), else PR_OK once
  * every entry has its rc. */
 struct pr_batch_command {

@@ -38,12 +38,13 @@ enum pr_sg_state {
                       * attention included, is that re-issue's) */
 };
 
-/* pr_sg_submit's take_over: whether an abandoned request with the same CDB
- * answers for this command instead of a new one. */
+/* pr_sg_submit's take_over: which abandoned request with the same CDB
+ * answers for this data-in command instead of a new one. */
 enum pr_sg_take_over {
-    PR_SG_NEW = 0,  /* never: a command of its own (Device, aio) */
-    PR_SG_TAKE,     /* a polling round's read: take it over, with a new deadline */
-    PR_SG_RESUME    /* the re-issue after a signal: take it over, deadline kept */
+    PR_SG_TAKE = 1, /* one still in flight, with a new deadline (reads never pile up) */
+    PR_SG_RESUME    /* a polling round's re-issue after a signal: the answer kept for
+                     * it (PR_SG_KEPT), else one in flight (its deadline kept when
+                     * it was that re-issue's own) */
 };
 
 struct pr_sg_request {
@@ -84,10 +85,9 @@ int pr_execute_sync(const struct pr_device *device, const uint8_t *cdb, uint32_t
  * for those kept for a re-issue after a signal when ``resuming``. */
 void pr_sg_begin(struct pr_sg_queue *queue, int fd, int resuming);
 
-/* Submit one command, or (data-in only, ``take_over`` not PR_SG_NEW) take
- * over an abandoned request with the same CDB, so that re-issued reads never
- * pile up in the driver (PR_SG_RESUME: the re-issue after a signal keeps the
- * request's deadline).  On success *request is PR_SG_WAITING, or PR_SG_DONE
+/* Submit one command, or (data-in only) take over an abandoned request with
+ * the same CDB (``take_over``), so that re-issued reads never pile up in the
+ * driver.  On success *request is PR_SG_WAITING, or PR_SG_DONE
  * when the request taken over has come back already, and result->dispatched
  * is 1; on failure result->os_error holds write()'s errno and nothing was
  * queued. */
@@ -96,7 +96,8 @@ int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t
                  struct pr_sg_request **request);
 
 /* Read the completed requests of fd without blocking (each becomes
- * PR_SG_DONE, or is discarded if abandoned), until none is left or none of
+ * PR_SG_DONE, or PR_SG_KEPT for a re-issue after a signal, or is discarded
+ * if abandoned), until none is left or none of
  * the queue's requests is still with the driver.  Returns 0, or the errno of
  * a read() that failed otherwise than with EAGAIN. */
 int pr_sg_collect(struct pr_sg_queue *queue, int fd);

@@ -15,7 +15,8 @@
  * session progress; here each wait ends at the command's deadline.
  *
  * A request whose waiter gave up stays with the driver: its late completion
- * is read here and discarded, never taken for a later command's.
+ * is read here and discarded, never taken for a later command's, but for
+ * the re-issue of the same command after a signal (PR_SG_KEPT).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -136,30 +137,46 @@ void pr_sg_begin(struct pr_sg_queue *queue, int fd, int resuming)
     for (i = 0; i < PR_SG_QUEUE_MAX; ++i) {
         struct pr_sg_request *request = &queue->requests[i];
 
-        if (!(resuming && request->state == PR_SG_KEPT))
-            pr_sg_abandon(request);
+        if (resuming && request->state == PR_SG_KEPT)
+            continue;
+        pr_sg_abandon(request);
+        if (!resuming)
+            request->resumable = 0; /* nobody issues it again: its answer is discarded */
         busy |= request->state == PR_SG_WAITING || request->state == PR_SG_ABANDONED;
     }
     if (busy)
         (void)pr_sg_collect(queue, fd);
 }
 
-static struct pr_sg_request *pr_sg_take_over(struct pr_sg_queue *queue,
-                                             const struct pr_result *result,
-                                             uint32_t data_len)
+/* An abandoned request in ``state`` with the command's CDB and length. */
+static struct pr_sg_request *pr_sg_matching(struct pr_sg_queue *queue,
+                                            const struct pr_result *result, uint32_t data_len,
+                                            int state)
 {
     uint32_t i;
 
     for (i = 0; i < PR_SG_QUEUE_MAX; ++i) {
         struct pr_sg_request *request = &queue->requests[i];
 
-        if ((request->state == PR_SG_ABANDONED || request->state == PR_SG_KEPT) &&
-            request->takeable &&
-            request->data_len == data_len && request->cdb_len == result->cdb_len &&
+        if (request->state == state && request->takeable && request->data_len == data_len &&
+            request->cdb_len == result->cdb_len &&
             memcmp(request->cdb, result->cdb, result->cdb_len) == 0)
             return request;
     }
     return NULL;
+}
+
+/* The request a data-in command takes over: for the re-issue after a signal
+ * the answer kept for it first, else one still in flight. */
+static struct pr_sg_request *pr_sg_take_over(struct pr_sg_queue *queue,
+                                             const struct pr_result *result,
+                                             uint32_t data_len, int take_over)
+{
+    struct pr_sg_request *kept = NULL;
+
+    if (take_over == PR_SG_RESUME)
+        kept = pr_sg_matching(queue, result, data_len, PR_SG_KEPT);
+    return kept != NULL ? kept : pr_sg_matching(queue, result, data_len, PR_SG_ABANDONED);
 }
 
 static struct pr_sg_request *pr_sg_free_slot(struct pr_sg_queue *queue)
@@ -181,15 +198,17 @@ int pr_sg_submit(struct pr_sg_queue *queue, int fd, int direction, const uint8_t
     ssize_t written;
 
     result->transport = PR_TRANSPORT_SG_IO;
-    if (direction == PR_DIR_FROM_DEVICE && take_over != PR_SG_NEW)
-        slot = pr_sg_take_over(queue, result, data_len);
+    if (direction == PR_DIR_FROM_DEVICE)
+        slot = pr_sg_take_over(queue, result, data_len, take_over);
     if (slot != NULL) {
         /* Re-issued after a signal, it is the same wait, with the same end;
          * a new command waits as long as it would for a request of its own
          * (the transport holds both alike). */
+        int same_wait = take_over == PR_SG_RESUME && slot->resumable;
+
         slot->state = slot->state == PR_SG_KEPT ? PR_SG_DONE : PR_SG_WAITING;
         slot->resumable = 0;
-        if (take_over != PR_SG_RESUME)
+        if (!same_wait)
             slot->deadline_ms = pr_sg_deadline(timeout_ms);
         result->dispatched = 1;
         *request = slot;

@@ -87,8 +87,9 @@ def full_status_unsettled(*, device: str, command: str) -> ResponseTruncated:
 def interrupted(rc: int, result: Any) -> bool:
     """A signal ended the wait for a PR IN.  It is read again once the
     signal's handler has run (an exception from the handler propagates):
-    PR IN changes nothing, SG_IO has orphaned the first request, and the sg
-    queue takes an abandoned identical request over instead of adding one."""
+    PR IN changes nothing; on the sg queue the re-issue waits on for the
+    same request (its answer, a unit attention included, is the re-issue's),
+    and SG_IO elsewhere has orphaned the first one."""
     return bool(
         rc == lib.PR_ERR_INTERRUPTED
         or (

@@ -4,7 +4,8 @@ meanwhile is the re-issue's, unit attention included, and nothing is written
 twice (SPC-4 5.14: the target clears a unit attention once it reports it, so
 a second command would come back GOOD and the attention would be lost).  The
 C core is linked with the sg driver's write/read/poll replaced
-(sg_queue_signal.c)."""
+(sg_queue_signal.c; sg_queue_takeover.c also replaces the clock): and which
+earlier request may answer for a later command at all."""
 
 from __future__ import annotations
 
@@ -29,21 +30,20 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def driver(need_tool: Callable[[str], str], tmp_path: Path) -> Path:
-    binary = tmp_path / "sg_queue_signal"
+def _build(gcc: str, tmp_path: Path, name: str, wrapped: str) -> Path:
+    binary = tmp_path / name
     subprocess.run(
         [
-            need_tool("gcc"),
+            gcc,
             "-std=c99",
             "-Wall",
             "-Werror",
             "-I",
             str(CSRC),
-            str(HERE / "sg_queue_signal.c"),
-            *(str(CSRC / name) for name in LINUX),
+            str(HERE / f"{name}.c"),
+            *(str(CSRC / source) for source in LINUX),
             str(CSRC / "pr_winbuf.c"),
-            "-Wl,--wrap=write,--wrap=read,--wrap=poll",
+            f"-Wl,{wrapped}",
             "-o",
             str(binary),
         ],
@@ -52,6 +52,19 @@ def driver(need_tool: Callable[[str], str], tmp_path: Path) -> Path:
         timeout=120,
     )
     return binary
+
+
+@pytest.fixture
+def driver(need_tool: Callable[[str], str], tmp_path: Path) -> Path:
+    return _build(
+        need_tool("gcc"), tmp_path, "sg_queue_signal", "--wrap=write,--wrap=read,--wrap=poll"
+    )
+
+
+@pytest.fixture
+def takeover(need_tool: Callable[[str], str], tmp_path: Path) -> Path:
+    wrapped = "--wrap=write,--wrap=read,--wrap=poll,--wrap=clock_gettime"
+    return _build(need_tool("gcc"), tmp_path, "sg_queue_takeover", wrapped)
 
 
 def run(driver: Path, mode: str) -> list[int]:
@@ -72,3 +85,20 @@ def test_the_reissue_gets_the_answer_that_came_back_meanwhile(driver: Path, mode
 def test_another_command_after_the_signal_is_a_command_of_its_own(driver: Path) -> None:
     rc, status, _, _, _, writes = run(driver, "other")
     assert (rc, status, writes) == (0, 0, 2)
+
+
+def test_reads_that_time_out_never_fill_the_request_slots(takeover: Path) -> None:
+    """17 READ KEYS timing out on a target that never answers take over the
+    one request still in flight: the PR OUT after them finds a slot and is
+    written (and times out too: OutcomeUnknown in Python)."""
+    writes, slots, rc = run(takeover, "pileup")
+    assert (writes, slots, rc) == (2, 2, lib.PR_ERR_TIMEOUT)
+
+
+@pytest.mark.parametrize("mode", ["late", "round"])
+def test_an_answer_nobody_reissued_for_answers_no_later_command(takeover: Path, mode: str) -> None:
+    """A signal's handler raised instead of re-issuing: the answer that came
+    back is no later command's, an hour later (written again, left waiting
+    for its own answer until its deadline)."""
+    writes, _, rc = run(takeover, mode)
+    assert (writes, rc) == (2, lib.PR_ERR_TIMEOUT)
