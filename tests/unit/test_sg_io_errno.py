@@ -9,44 +9,19 @@ from __future__ import annotations
 
 import errno
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-CSRC = HERE.parents[1] / "csrc"
-LINUX = ["pr_linux.c", "pr_sg_queue.c", "pr_poll_linux.c", "pr_ops.c", "pr_cdb.c", "pr_decode.c"]
+from .c_seam import build, needs_linux_core
 
-pytestmark = [
-    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux transport"),
-    # A wheel's tests run without the source tree (pyproject.toml, cibuildwheel).
-    pytest.mark.skipif(not (CSRC / "pr_linux.c").is_file(), reason="needs the checkout's csrc/"),
-]
+pytestmark = needs_linux_core
 
 
 @pytest.fixture
 def driver(need_tool: Callable[[str], str], tmp_path: Path) -> Path:
-    binary = tmp_path / "sg_io_errno"
-    subprocess.run(
-        [
-            need_tool("gcc"),
-            "-std=c99",
-            "-I",
-            str(CSRC),
-            str(HERE / "sg_io_errno.c"),
-            *(str(CSRC / name) for name in LINUX),
-            str(CSRC / "pr_winbuf.c"),
-            "-Wl,--wrap=ioctl",
-            "-o",
-            str(binary),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return binary
+    return build(need_tool("gcc"), tmp_path, "sg_io_errno", "ioctl")
 
 
 @pytest.mark.parametrize(

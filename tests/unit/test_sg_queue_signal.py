@@ -10,7 +10,6 @@ earlier request may answer for a later command at all."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -18,53 +17,22 @@ import pytest
 
 from pr_native._native import lib
 
-HERE = Path(__file__).resolve().parent
-CSRC = HERE.parents[1] / "csrc"
-LINUX = ["pr_linux.c", "pr_sg_queue.c", "pr_poll_linux.c", "pr_ops.c", "pr_cdb.c", "pr_decode.c"]
+from .c_seam import build, needs_linux_core
+
 CHECK_CONDITION, UNIT_ATTENTION = 0x02, 0x06
 
-pytestmark = [
-    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux transport"),
-    # A wheel's tests run without the source tree (pyproject.toml, cibuildwheel).
-    pytest.mark.skipif(not (CSRC / "pr_linux.c").is_file(), reason="needs the checkout's csrc/"),
-]
-
-
-def _build(gcc: str, tmp_path: Path, name: str, wrapped: str) -> Path:
-    binary = tmp_path / name
-    subprocess.run(
-        [
-            gcc,
-            "-std=c99",
-            "-Wall",
-            "-Werror",
-            "-I",
-            str(CSRC),
-            str(HERE / f"{name}.c"),
-            *(str(CSRC / source) for source in LINUX),
-            str(CSRC / "pr_winbuf.c"),
-            f"-Wl,{wrapped}",
-            "-o",
-            str(binary),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return binary
+pytestmark = needs_linux_core
 
 
 @pytest.fixture
 def driver(need_tool: Callable[[str], str], tmp_path: Path) -> Path:
-    return _build(
-        need_tool("gcc"), tmp_path, "sg_queue_signal", "--wrap=write,--wrap=read,--wrap=poll"
-    )
+    return build(need_tool("gcc"), tmp_path, "sg_queue_signal", "write", "read", "poll")
 
 
 @pytest.fixture
 def takeover(need_tool: Callable[[str], str], tmp_path: Path) -> Path:
-    wrapped = "--wrap=write,--wrap=read,--wrap=poll,--wrap=clock_gettime"
-    return _build(need_tool("gcc"), tmp_path, "sg_queue_takeover", wrapped)
+    calls = ("write", "read", "poll", "clock_gettime")
+    return build(need_tool("gcc"), tmp_path, "sg_queue_takeover", *calls)
 
 
 def run(driver: Path, mode: str) -> list[int]:
