@@ -204,14 +204,19 @@ int main(int argc, char **argv)
 """
 
 
-def build_floor(directory: Path) -> Path:
-    source = directory / "floor.c"
-    binary = directory / "floor"
-    source.write_text(FLOOR_SOURCE)
+def build_c(directory: Path, name: str, text: str) -> Path:
+    """A benchmark's C program, written to ``directory`` and built there."""
+    source = directory / f"{name}.c"
+    binary = directory / name
+    source.write_text(text)
     subprocess.run(
         ["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(binary), str(source)], check=True
     )
     return binary
+
+
+def build_floor(directory: Path) -> Path:
+    return build_c(directory, "floor", FLOOR_SOURCE)
 
 
 # ---------------------------------------------- the Python SG_IO peers ----

@@ -152,13 +152,9 @@ int main(int argc, char **argv)
 
 
 def build_floor(directory: Path) -> Path:
-    source = directory / "pollfloor.c"
-    binary = directory / "pollfloor"
-    source.write_text(FLOOR_SOURCE)
-    subprocess.run(
-        ["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(binary), str(source)], check=True
-    )
-    return binary
+    from percall import build_c  # benchmarks/, next to this script
+
+    return build_c(directory, "pollfloor", FLOOR_SOURCE)
 
 
 def _timed(work: Callable[[], object], batch: int) -> float:
