@@ -89,6 +89,15 @@ def _native(core: PipeCore) -> aio.Device:
     return dev
 
 
+async def _raised(task: asyncio.Task[Any]) -> BaseException:
+    """What awaiting the cancelled PR OUT raises (it must raise)."""
+    try:
+        await task
+    except BaseException as raised:
+        return raised
+    raise AssertionError("the cancelled PR OUT returned")
+
+
 def test_a_read_waits_on_the_loop_until_the_descriptor_is_readable(
     fake_lib: FakeLib, core: PipeCore
 ) -> None:
@@ -127,11 +136,7 @@ def test_cancelled_pr_out_is_outcome_unknown_and_never_resent(
         task = asyncio.create_task(dev.preempt(0xB2, 0xA1, pr.ReservationType.EXCLUSIVE_ACCESS))
         await asyncio.sleep(0.05)
         task.cancel()
-        try:
-            await task
-        except BaseException as raised:  # the canceller sees what the task raised
-            return raised
-        raise AssertionError("the cancelled PR OUT returned")
+        return await _raised(task)  # the canceller sees what the task raised
 
     raised = asyncio.run(main())
     assert isinstance(raised, pr.OutcomeUnknown)
@@ -158,11 +163,7 @@ def test_a_pr_out_whose_completion_is_there_when_cancelled_ends_as_it_did(
         await asyncio.sleep(0.05)
         core.complete()
         task.cancel()
-        try:
-            await task
-        except BaseException as raised:
-            return raised
-        raise AssertionError("the cancelled PR OUT returned")
+        return await _raised(task)
 
     raised = asyncio.run(main())
     assert type(raised) is raised_type
@@ -274,11 +275,7 @@ def test_cancelled_pr_out_on_the_executor_path_ends_as_the_blocking_device_decid
         await asyncio.sleep(0.05)
         assert not task.done()  # still waiting for the thread
         release.set()
-        try:
-            await task
-        except BaseException as raised:
-            return raised
-        raise AssertionError("the cancelled PR OUT returned")
+        return await _raised(task)
 
     raised = asyncio.run(main())
     assert type(raised) is raised_type
