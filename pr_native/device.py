@@ -420,9 +420,10 @@ class Device:
 
     def read_keys(self, *, timeout: float | None = None) -> Registrations:
         """READ KEYS: the PR generation and every registered key."""
-        lock = self._lock
-        lock.acquire()  # not ``with``: its __enter__ costs half as much again, per call
-        try:
+        # ``with``, never acquire() before a ``try``: a signal handler's
+        # exception (KeyboardInterrupt) between the two would leave the lock
+        # taken and every later call, close() included, waiting for ever.
+        with self._lock:
             call, rc = self._keys_call, None
             if call is not None and timeout is None:
                 rc = _pr_read_keys(*call)
@@ -440,14 +441,10 @@ class Device:
                     self._last_keys = (data, keys)
                     return keys
             return self._read_keys(self._timeout_for(timeout), rc)
-        finally:
-            lock.release()
 
     def read_reservation(self, *, timeout: float | None = None) -> ReservationStatus:
         """READ RESERVATION: the PR generation and the reservation, if any."""
-        lock = self._lock
-        lock.acquire()  # as read_keys
-        try:
+        with self._lock:  # as read_keys
             call, rc = self._reservation_call, None
             if call is not None and timeout is None:
                 rc = _pr_read_reservation(*call)
@@ -469,8 +466,6 @@ class Device:
                 lambda: _decode.reservation_status(out),
                 rc=rc,
             )[0]
-        finally:
-            lock.release()
 
     def report_capabilities(self, *, timeout: float | None = None) -> Capabilities:
         """REPORT CAPABILITIES: which PR features and types the device supports."""

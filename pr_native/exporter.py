@@ -375,7 +375,6 @@ class _MainThread:
     def serve(self) -> None:
         """Run what the HTTP threads ask for until SIGINT or SIGTERM."""
         try:
-            self._serving = True
             while not self._stopping:
                 with self._changed:
                     # Bounded waits: should a signal arrive where it cannot
@@ -388,9 +387,18 @@ class _MainThread:
                 for function in dict.fromkeys(a.function for a in asked):
                     outcome: Round | BaseException
                     try:
+                        # Only the round is ended by raising in the handler: in
+                        # the waits above, the exception could land inside
+                        # threading's own code (a Condition's lock released
+                        # and not taken again); there the flag ends serving.
+                        self._serving = True
+                        if self._stopping:  # the signal came before the flag was set
+                            break
                         outcome = function()
                     except Exception as error:
                         outcome = error
+                    finally:
+                        self._serving = False
                     with self._changed:
                         for a in asked:
                             if a.function == function:

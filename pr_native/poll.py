@@ -25,6 +25,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 
 from . import _batch, _decode, _prin, _validate
 from . import cdb as _cdb
@@ -342,6 +343,23 @@ def _reservation(decoded: Any) -> ReservationStatus:
     return _tuple_new(ReservationStatus, (held.generation, None))
 
 
+_NO_LOCK = nullcontext()
+
+
+def _holding(locks: list[Any], function: Callable[[], int], start: int) -> int:
+    """``function()`` with ``locks[start:]`` held, eight per ``with``
+    statement.  A lock taken by ``with`` is released whatever happens, a
+    signal handler's exception (KeyboardInterrupt) right after it was taken
+    included; one taken by ``acquire()`` before a ``try`` is not, and would
+    stay taken: the Device's next command and its close() would wait for
+    ever."""
+    if start >= len(locks):
+        return function()
+    a, b, c, d, e, f, g, h = (*locks[start : start + 8], *(_NO_LOCK,) * 8)[:8]
+    with a, b, c, d, e, f, g, h:
+        return _holding(locks, function, start + 8)
+
+
 class _Plan:
     """One round's C arrays, kept from round to round while the devices and
     allocations stay the same: a round then costs one ``pr_poll`` call and a
@@ -353,6 +371,8 @@ class _Plan:
         self.everyone = len(ready) == len(poller._paths)
         self.entries = [(i, action) for i in ready for action in poller._actions]
         self.devices = sorted({id(poller._device(i)): poller._device(i) for i in ready}.items())
+        given = {id(d) for d in poller._given if d is not None}
+        self.locks = [device._lock for key, device in self.devices if key in given]
         # Per device of the round, in order: its path and its entries' indexes
         # into the arrays, READ KEYS first (settled()'s common case).
         self.per_device = [
@@ -389,20 +409,17 @@ class _Plan:
             self.allocations.append(allocation)
 
     def call(self) -> None:
-        """The round's one pr_poll call, every device's lock held (so no
-        other thread's command shares its buffers or its sg queue)."""
-        locked = []
-        try:
-            for _, device in self.devices:
-                device._lock.acquire()
-                locked.append(device)
-                device._check_open()
-            rc = lib.pr_poll(self.batch, self.decoded, len(self.entries))
-        finally:
-            for device in locked:
-                device._lock.release()
+        """The round's one pr_poll call, the lock of every Device given to
+        the Poller held (so no other thread's command shares its buffers or
+        its sg queue; the Devices the Poller opened are its own)."""
+        rc = _holding(self.locks, self._call, 0)
         if rc != lib.PR_OK:
             raise ValueError("the C core rejected the polling round")
+
+    def _call(self) -> int:
+        for _, device in self.devices:
+            device._check_open()
+        return lib.pr_poll(self.batch, self.decoded, len(self.entries))  # type: ignore[no-any-return]
 
     def settled(self, started: float) -> list[PollEntry] | None:
         """After ``call``: the round's entries when every command came back

@@ -39,7 +39,7 @@ import argparse
 import errno
 import json
 import signal
-import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from types import FrameType
@@ -191,42 +191,56 @@ class Watcher:
         return [Event(path, now, "changed", state=state, previous=previous, changes=diff)]
 
 
-class _Stopped(Exception):
-    """SIGINT or SIGTERM arrived while a polling round was waiting."""
+class _Stopped(BaseException):
+    """SIGINT or SIGTERM arrived while a polling round or the pause between
+    rounds was waiting (not an Exception, so that nothing on the way mistakes
+    it for a failed read)."""
 
 
 def watch(paths: list[str], interval: float, timeout: float, as_json: bool) -> int:
     """Poll until SIGINT or SIGTERM; print events; exit status 0.
 
-    A signal during a round, or during the identity read before it, ends it
-    at once (its commands are left with the driver, which is harmless for a
-    read), so a stalled path never holds the watch for a command's timeout."""
-    stop = threading.Event()
-    polling = False
+    A signal during a round, during the identity read before it or during
+    the pause after it ends the watch at once (a round's commands are left
+    with the driver, which is harmless for a read), so a stalled path never
+    holds the watch for a command's timeout.  The handler only sets flags and
+    raises: a lock it took (``threading.Event.set()``) could be the one the
+    interrupted main thread holds, and the watch would hang on it."""
+    stopping = False
+    interruptible = False
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-        if polling:
+        nonlocal stopping, interruptible
+        stopping = True
+        if interruptible:
+            interruptible = False  # raised once: a second signal only sets the flag
             raise _Stopped
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     watcher = Watcher(paths)
     try:
         with Poller(paths, ("keys", "reservation"), timeout=timeout) as poller:
-            while not stop.is_set():
-                try:
-                    polling = True
+            try:
+                while True:
+                    interruptible = True
+                    if stopping:  # the signal came before the flag was set
+                        break
                     lu_names = poller.identify()  # only devices (re)opened since
                     entries = poller.poll()
-                except _Stopped:
-                    break
-                finally:
-                    polling = False
-                for event in watcher.round(entries, datetime.now(timezone.utc), lu_names):
-                    _print(event, as_json)
-                if reader_gone():  # `pr-native watch ... | head`: its reader left
-                    break
-                stop.wait(interval)
+                    interruptible = False
+                    for event in watcher.round(entries, datetime.now(timezone.utc), lu_names):
+                        _print(event, as_json)
+                    if reader_gone():  # `pr-native watch ... | head`: its reader left
+                        break
+                    interruptible = True
+                    if stopping:
+                        break
+                    time.sleep(interval)  # a signal's _Stopped ends it (PEP 475)
+                    interruptible = False
+            except _Stopped:
+                pass
+            finally:
+                interruptible = False
         _print(Event(None, datetime.now(timezone.utc), "stopped"), as_json)
     finally:
         for signum, handler in previous.items():

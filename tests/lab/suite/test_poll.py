@@ -4,7 +4,10 @@ initiators (the "loop-many-initiators" lab configuration) over 32+ nodes."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from unit.signal_storm import Raised, Storm
 
 import pr_native as pr
 from pr_native.poll import Poller, PollResult, poll
@@ -79,3 +82,39 @@ def test_poll_32_nodes(a: pr.Device, b: pr.Device, devices: list[pr.Device]) -> 
             assert len(results) == len(devices) >= 32
             for result, dev in zip(results, devices):
                 same(result, dev)
+
+
+def test_raising_signal_storm_during_reads_leaves_no_lock_taken(a: pr.Device, c: pr.Device) -> None:
+    """SIGALRM every 0.2 ms into a handler that raises (as KeyboardInterrupt
+    does) while a second handle of the LU reads in a loop (READ KEYS, READ
+    RESERVATION, a Poller round over the Device): wherever the exception
+    lands, the Device's lock is free after it, and the Device still reads and
+    closes.  (``acquire()`` before a ``try`` left it taken, and close() hung.)"""
+    a.register(KEY_A)
+    device = pr.Device(c.path)
+    poller = Poller([device], timeout=5.0)
+    reads = interrupted = 0
+    taken_after = []
+    with Storm() as storm:
+        end = time.monotonic() + 2.0
+        while True:
+            try:
+                storm.armed = True
+                while time.monotonic() < end:
+                    device.read_keys()
+                    device.read_reservation()
+                    (entry,) = poller.poll()
+                    reads += 1
+                storm.armed = False
+                break
+            except Raised:
+                interrupted += 1
+                if device._lock.locked():
+                    taken_after.append(interrupted)
+                    break  # the Device would wait for ever: stop here
+    print(f"{reads} loops, {interrupted} interrupted ({storm.raised} raised)")
+    assert taken_after == [], f"the lock stayed taken after interruption {taken_after[0]}"
+    assert interrupted > 10, "the storm did not interrupt the reads"
+    assert reads == 0 or isinstance(entry, PollResult), entry
+    assert device.read_keys().keys == (KEY_A,)
+    device.close()
