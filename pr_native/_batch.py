@@ -11,7 +11,7 @@ sg_persist mode's INQUIRY.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import nullcontext
 
 from . import _prin
 from . import cdb as _cdb
@@ -22,7 +22,10 @@ from .device import Device
 from .errors import error_for_result
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+_NO_LOCK = nullcontext()
 
 
 class Command(Record):
@@ -44,6 +47,21 @@ class Outcome(Record):
 
     data: bytes
     error: Exception | None
+
+
+def holding(locks: Sequence[Any], function: Callable[[], int], start: int = 0) -> int:
+    """``function()`` with ``locks[start:]`` held, eight per ``with``
+    statement (sorted the same way by every caller, so two never deadlock).
+    A lock taken by ``with`` is released whatever happens, a signal
+    handler's exception (KeyboardInterrupt) right after it was taken
+    included; one taken by ``acquire()`` before a ``try``, or by
+    ``ExitStack.enter_context()``, is not, and would stay taken: the
+    Device's next command and its close() would wait for ever."""
+    if start >= len(locks):
+        return function()
+    a, b, c, d, e, f, g, h = (*locks[start : start + 8], *(_NO_LOCK,) * 8)[:8]
+    with a, b, c, d, e, f, g, h:
+        return holding(locks, function, start + 8)
 
 
 def pr_in_command(device: Device, action: PRInAction, allocation: int) -> Command:
@@ -83,20 +101,22 @@ def _run(
         return []
     batch = ffi.new("struct pr_batch_command[]", len(commands))
     buffers = [ffi.new("uint8_t[]", max(1, c.allocation)) for c in commands]
-    unique = {id(c.device): c.device for c in commands}
-    with ExitStack() as stack:
-        for _, device in sorted(unique.items()):
-            stack.enter_context(device._lock)
+    for entry, command, buffer in zip(batch, commands, buffers):
+        entry.device = command.device._device
+        entry.data = buffer
+        entry.data_len = command.allocation
+        entry.timeout_ms = timeout_ms
+        entry.cdb[0 : len(command.cdb)] = command.cdb
+        entry.cdb_len = len(command.cdb)
+        entry.resuming = resuming
+    devices = [device for _, device in sorted({id(c.device): c.device for c in commands}.items())]
+
+    def run() -> int:
+        for device in devices:
             device._check_open()
-        for entry, command, buffer in zip(batch, commands, buffers):
-            entry.device = command.device._device
-            entry.data = buffer
-            entry.data_len = command.allocation
-            entry.timeout_ms = timeout_ms
-            entry.cdb[0 : len(command.cdb)] = command.cdb
-            entry.cdb_len = len(command.cdb)
-            entry.resuming = resuming
-        rc = lib.pr_execute_batch(batch, len(commands))
+        return lib.pr_execute_batch(batch, len(commands))  # type: ignore[no-any-return]
+
+    rc = holding([device._lock for device in devices], run)
     if rc != lib.PR_OK:
         raise ValueError("the C core rejected the batch")
     return [(i, batch[i].rc, batch[i].result, buffers[i]) for i in range(len(commands))]

@@ -58,6 +58,11 @@ def _keys_unpack(count: int) -> Callable[[Any], tuple[int, ...]]:
     return unpack
 
 
+# The fast paths' "last response and its result" before any: b"" is never a
+# whole response.
+_NO_LAST_KEYS = (b"", Registrations(0, ()))
+_NO_LAST_RESERVATION = (b"", ReservationStatus(0, None))
+
 _MIN_DESCRIPTOR_SIZE = 24  # READ FULL STATUS descriptor without its TransportID
 _SPEC_I_PT_HEADER = 28
 # Device(transport=...) on Windows: both IOCTL families, chosen per command,
@@ -290,30 +295,40 @@ class Device:
         return f"<pr_native.Device {self._path!r} {state}>"
 
     def _allocate(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._buffer = ffi.new("uint8_t[]", capacity)
-        self._max_keys = capacity // _KEY_SIZE
-        self._keys = ffi.new("uint64_t[]", self._max_keys)
-        self._keys_bytes = ffi.buffer(self._keys)
-        self._response_bytes = ffi.buffer(self._buffer)
-        # The last READ KEYS / READ RESERVATION response and its result (the
-        # fast paths'); b"" is never a whole response.
-        self._last_keys = (b"", Registrations(0, ()))
-        self._last_reservation = (b"", ReservationStatus(0, None))
-        if self._registrants is not None:
-            self._registrants = self._registrants_for(capacity)
-        self._arm()
+        # Everything is built first and then assigned with no call in
+        # between: a signal handler's exception lands only at a call or a
+        # loop's back edge (CPython 3.10 and later), so it leaves the old set
+        # of buffers or the new one, never a capacity larger than its buffer.
+        buffer = ffi.new("uint8_t[]", capacity)
+        max_keys = capacity // _KEY_SIZE
+        keys = ffi.new("uint64_t[]", max_keys)
+        keys_bytes, response_bytes = ffi.buffer(keys), ffi.buffer(buffer)
+        registrants = self._registrants
+        if registrants is not None:
+            registrants = self._registrants_for(capacity)
+        keys_call, reservation_call = self._calls(buffer, capacity, keys, max_keys)
+        self._capacity, self._buffer, self._response_bytes = capacity, buffer, response_bytes
+        self._max_keys, self._keys, self._keys_bytes = max_keys, keys, keys_bytes
+        self._registrants = registrants
+        self._last_keys, self._last_reservation = _NO_LAST_KEYS, _NO_LAST_RESERVATION
+        self._keys_call, self._reservation_call = keys_call, reservation_call
 
     def _arm(self) -> None:
         """The argument tuples of the hot path's C calls at the default
-        timeout, rebuilt whenever a buffer changes; None while every command
-        must take the general path (closed, or raw responses kept)."""
+        timeout, rebuilt whenever a buffer changes (``_allocate``) or the
+        device closes; None while every command must take the general path
+        (closed, or raw responses kept)."""
+        calls = self._calls(self._buffer, self._capacity, self._keys, self._max_keys)
+        self._keys_call, self._reservation_call = calls
+
+    def _calls(self, buffer: Any, capacity: int, keys: Any, max_keys: int) -> tuple[Any, Any]:
         if self._closed or self._keep_response:
-            self._keys_call = self._reservation_call = None
-            return
-        common = (self._device, self._buffer, self._capacity, self._timeout_ms)
-        self._keys_call = (*common, self._keys, self._max_keys, self._keys_out, self._result)
-        self._reservation_call = (*common, self._reservation_out, self._result)
+            return None, None
+        common = (self._device, buffer, capacity, self._timeout_ms)
+        return (
+            (*common, keys, max_keys, self._keys_out, self._result),
+            (*common, self._reservation_out, self._result),
+        )
 
     @staticmethod
     def _registrants_for(capacity: int) -> Any:

@@ -25,7 +25,6 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 
 from . import _batch, _decode, _prin, _validate
 from . import cdb as _cdb
@@ -210,11 +209,15 @@ class Poller:
 
     def _closed(self, i: int) -> None:
         """Close device i (opened here); its identity is read again once reopened."""
-        self._device(i).close()
+        device = self._device(i)
+        # Forgotten before it is closed: an exception in close() (a signal
+        # handler's) then leaves a device to reopen, not a closed one in use.
+        self._plan = None
         self._open[i] = None
         self._lu_names[i] = None
         self._identified[i] = False
         self._identify_after[i] = 0.0
+        device.close()
 
     def __enter__(self) -> Poller:
         return self
@@ -320,7 +323,6 @@ class Poller:
         if isinstance(data, Exception):
             if isinstance(data, OSError) and data.errno in _GONE and self._given[i] is None:
                 self._closed(i)  # reopened next round
-                self._plan = None
             if isinstance(data, (PRError, OSError)):
                 return data
             raise data
@@ -341,23 +343,6 @@ def _reservation(decoded: Any) -> ReservationStatus:
     if held.reserved:
         return _decode.reservation_status(held)
     return _tuple_new(ReservationStatus, (held.generation, None))
-
-
-_NO_LOCK = nullcontext()
-
-
-def _holding(locks: list[Any], function: Callable[[], int], start: int) -> int:
-    """``function()`` with ``locks[start:]`` held, eight per ``with``
-    statement.  A lock taken by ``with`` is released whatever happens, a
-    signal handler's exception (KeyboardInterrupt) right after it was taken
-    included; one taken by ``acquire()`` before a ``try`` is not, and would
-    stay taken: the Device's next command and its close() would wait for
-    ever."""
-    if start >= len(locks):
-        return function()
-    a, b, c, d, e, f, g, h = (*locks[start : start + 8], *(_NO_LOCK,) * 8)[:8]
-    with a, b, c, d, e, f, g, h:
-        return _holding(locks, function, start + 8)
 
 
 class _Plan:
@@ -412,7 +397,7 @@ class _Plan:
         """The round's one pr_poll call, the lock of every Device given to
         the Poller held (so no other thread's command shares its buffers or
         its sg queue; the Devices the Poller opened are its own)."""
-        rc = _holding(self.locks, self._call, 0)
+        rc = _batch.holding(self.locks, self._call)
         if rc != lib.PR_OK:
             raise ValueError("the C core rejected the polling round")
 

@@ -4,10 +4,10 @@ initiators (the "loop-many-initiators" lab configuration) over 32+ nodes."""
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
-from unit.signal_storm import Raised, Storm
+from unit.signal_storm import Storm
 
 import pr_native as pr
 from pr_native.poll import Poller, PollResult, poll
@@ -87,34 +87,39 @@ def test_poll_32_nodes(a: pr.Device, b: pr.Device, devices: list[pr.Device]) -> 
 def test_raising_signal_storm_during_reads_leaves_no_lock_taken(a: pr.Device, c: pr.Device) -> None:
     """SIGALRM every 0.2 ms into a handler that raises (as KeyboardInterrupt
     does) while a second handle of the LU reads in a loop (READ KEYS, READ
-    RESERVATION, a Poller round over the Device): wherever the exception
-    lands, the Device's lock is free after it, and the Device still reads and
-    closes.  (``acquire()`` before a ``try`` left it taken, and close() hung.)"""
+    RESERVATION, a Poller round over that Device, and one over the path, as
+    watch and the exporter poll): wherever the exception lands, the Device's
+    lock is free after it, and afterwards both still read and close.
+    (``acquire()`` before a ``try`` left the lock taken, and close() hung.)"""
     a.register(KEY_A)
     device = pr.Device(c.path)
-    poller = Poller([device], timeout=5.0)
-    reads = interrupted = 0
-    taken_after = []
+    given = Poller([device], timeout=5.0)
+    own = Poller([c.path], timeout=5.0)
+
+    def step() -> None:
+        device.read_keys()
+        device.read_reservation()
+        given.poll()
+        own.poll()
+
+    def check() -> None:
+        assert not device._lock.locked(), "the lock stayed taken"
+
     with Storm() as storm:
-        end = time.monotonic() + 2.0
-        while True:
-            try:
-                storm.armed = True
-                while time.monotonic() < end:
-                    device.read_keys()
-                    device.read_reservation()
-                    (entry,) = poller.poll()
-                    reads += 1
-                storm.armed = False
-                break
-            except Raised:
-                interrupted += 1
-                if device._lock.locked():
-                    taken_after.append(interrupted)
-                    break  # the Device would wait for ever: stop here
-    print(f"{reads} loops, {interrupted} interrupted ({storm.raised} raised)")
-    assert taken_after == [], f"the lock stayed taken after interruption {taken_after[0]}"
+        interrupted = storm.run(2.0, step, check)
+    print(f"{interrupted} interruptions ({storm.raised} raised)")
     assert interrupted > 10, "the storm did not interrupt the reads"
-    assert reads == 0 or isinstance(entry, PollResult), entry
     assert device.read_keys().keys == (KEY_A,)
-    device.close()
+    for poller in (given, own):
+        (entry,) = poller.poll()
+        assert isinstance(entry, PollResult) and entry.keys == device.read_keys(), entry
+
+    # In a thread: a lock left taken would hold close() for ever.
+    def close() -> None:
+        own.close()
+        device.close()
+
+    closing = threading.Thread(target=close, daemon=True)
+    closing.start()
+    closing.join(30)
+    assert not closing.is_alive(), "close() waits for a lock left taken"
