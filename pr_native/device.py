@@ -216,6 +216,14 @@ class Device:
         self._closed = False
         self._allocate(_prin.INITIAL_ALLOCATION)
         flags = _TRANSPORT_FLAGS[transport] | (lib.PR_OPEN_READ_ONLY if self._read_only else 0)
+        # The finalizer first, on a handle pr_close() ignores (-1, Windows'
+        # INVALID_HANDLE_VALUE): a signal handler's exception as pr_open()
+        # returns then leaves an open descriptor that the finalizer closes.
+        # Not at interpreter exit: a daemon thread may still be inside a
+        # command on this device (the OS closes the descriptor anyway).
+        self._device.handle = -1
+        self._closer = weakref.finalize(self, lib.pr_close, self._device)
+        self._closer.atexit = False
         rc = lib.pr_open(os.fsencode(self._path), flags, self._device, self._result)
         if rc == lib.PR_ERR_UNSUPPORTED:
             raise UnsupportedPlatform(
@@ -234,10 +242,6 @@ class Device:
             raise windows_os_error(self._result.os_error, "cannot open SCSI device", self._path)
         if rc != lib.PR_OK:
             raise _open_error(self._result.os_error, self._path)
-        self._closer = weakref.finalize(self, lib.pr_close, self._device)
-        # Not at interpreter exit: a daemon thread may still be inside a
-        # command on this device (the OS closes the descriptor anyway).
-        self._closer.atexit = False
         self._multipath_paths = multipath_paths(self._path) if sys.platform == "linux" else None
 
     # -- housekeeping ------------------------------------------------------
@@ -280,9 +284,12 @@ class Device:
     def close(self) -> None:
         """Close the device; further commands raise ValueError."""
         with self._lock:
-            self._closed = True
-            self._arm()
-            self._closer()
+            # Closed and the hot path off with no call in between (where a
+            # signal handler's exception could land), then one C call, which
+            # the finalizer's later one finds done (the handle is -1).
+            self._closed, self._keys_call, self._reservation_call = True, None, None
+            lib.pr_close(self._device)
+            self._closer.detach()  # nothing left for it (were it to run, a no-op)
 
     def __enter__(self) -> Device:
         return self
@@ -581,10 +588,10 @@ class Device:
             PRInAction.REPORT_CAPABILITIES: self.report_capabilities,
             PRInAction.READ_FULL_STATUS: self.read_full_status,
         }
-        with self._lock:
-            self._keep_response, self._response = True, b""
-            self._arm()
         try:
+            with self._lock:
+                self._keep_response, self._response = True, b""
+                self._arm()
             result = readers[action]()
             return result, self._response
         finally:

@@ -85,9 +85,9 @@ class FakeLib:
         return int(lib.PR_OK)
 
     def pr_close(self, device: Any) -> int:
-        if device.handle >= 0:
-            os.close(device.handle)
-            device.handle = -1
+        fd, device.handle = device.handle, -1  # first, as the C core: never closed twice
+        if fd >= 0:
+            os.close(fd)
         return 0
 
     def _run(self, name: str, args: tuple[Any, ...], timeout_ms: int) -> int:

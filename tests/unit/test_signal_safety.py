@@ -7,6 +7,7 @@ against LIO."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import faulthandler
 import io
 import os
@@ -19,13 +20,21 @@ import pytest
 
 import pr_native as pr
 from pr_native._batch import holding
-from pr_native._native import ffi
+from pr_native._native import ffi, lib
 from pr_native.poll import Poller, PollResult, poll
 from pr_native.watch import watch
 
-from .fake_batch import FakeBatch
+from .fake_batch import Failure, FakeBatch
 from .fake_device import FakeLib, data
-from .signal_storm import HANG_LIMIT, Storm, with_statement_is_interruptible
+from .signal_storm import (
+    HANG_LIMIT,
+    Raised,
+    Storm,
+    close_leaked,
+    frames,
+    null_descriptors,
+    with_statement_is_interruptible,
+)
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="POSIX signals"),
@@ -52,11 +61,15 @@ def test_locks_held_for_a_round_are_released_wherever_a_handler_raises() -> None
     """``holding`` (a polling round or a batch with its Devices' locks)."""
     locks = [threading.Lock() for _ in range(19)]  # three ``with`` levels, the last one short
 
-    def check() -> None:
+    def step() -> None:
+        for _ in range(20):
+            holding(locks, lambda: sum(range(20)))
+
+    def check(raised: Raised) -> None:
         assert not any(lock.locked() for lock in locks), "a lock stayed taken"
 
     with Storm() as storm:
-        interrupted = storm.run(SECONDS, lambda: holding(locks, lambda: sum(range(20))), check)
+        interrupted = storm.run(SECONDS, step, check)
     print(f"{interrupted} interruptions ({storm.raised} raised)")
     assert interrupted > 50, "the storm did not interrupt the rounds"
 
@@ -82,21 +95,28 @@ def test_holding_runs_the_function_with_every_lock_taken() -> None:
 def test_device_reads_and_buffers_survive_a_handler_raising_anywhere(
     fake_lib: FakeLib, device: pr.Device
 ) -> None:
-    """READ KEYS, READ RESERVATION and the buffer growth of a response that
-    did not fit: after each interruption the lock is free, the capacity is
-    the buffer's, and the hot path's arguments are the current buffers."""
+    """READ KEYS, READ RESERVATION, the buffer growth of a response that did
+    not fit, and open/close: after each interruption the lock is free, the
+    capacity is the buffer's, the hot path's arguments are the current
+    buffers, and a closed Device sends nothing."""
     short, long = _keys(2), _keys(700)  # 5,608 bytes: more than the first 4,096
     no_reservation = bytes.fromhex("00 00 00 09 00 00 00 00")
+    other: list[pr.Device] = []
+    before = null_descriptors()
 
     def step() -> None:
         fake_lib.replies[:] = [data(short), data(no_reservation), data(long), data(long)]
         fake_lib.in_flight = False
+        fake_lib.calls.clear()
         device.read_keys()
         device.read_reservation()
         device.read_keys(timeout=5)  # the general path: grows the buffer
         device._allocate(4096)  # back to the first size, for the next step
+        other.append(pr.Device("/dev/sg-other"))
+        other[0].close()
+        other.clear()
 
-    def check() -> None:
+    def check(raised: Raised) -> None:
         # Stops at the first: the next step would use the broken state.
         assert not device._lock.locked(), "the lock stayed taken"
         assert ffi.sizeof(device._buffer) == device._capacity, (
@@ -107,9 +127,13 @@ def test_device_reads_and_buffers_survive_a_handler_raising_anywhere(
         assert call is None or (call[1] is device._buffer and call[4] is device._keys), (
             "the hot path's arguments are not the current buffers"
         )
+        for half_closed in other:
+            assert not half_closed.closed or half_closed._keys_call is None
+            half_closed.close()
+        other.clear()
 
     with Storm() as storm:
-        interrupted = storm.run(SECONDS, step, check)
+        interrupted = storm.run(SECONDS, step, check, tidy=lambda: close_leaked(before, [device]))
     print(f"{interrupted} interruptions")
     assert interrupted > 50
     fake_lib.replies[:] = [data(short)]
@@ -122,31 +146,52 @@ def test_polling_survives_a_handler_raising_anywhere(
     fake_batch: FakeBatch, fake_lib: FakeLib
 ) -> None:
     """``poll()`` over a given Device and a path, its first round cut short
-    (so the re-read's batch runs too), and a kept Poller's rounds: after each
-    interruption the given Device's lock is free, and the kept Poller still
-    polls (a device it closed part-way is reopened, not left closed in use)."""
+    (so the re-read's batch runs too), and a kept Poller whose device goes
+    away every other round (closed, reopened the round after): after each
+    interruption the given Device's lock is free, and the kept Poller never
+    keeps a closed device in use.  The interruptions must have reached the
+    re-read's batch and the kept Poller's rounds."""
     long = _keys(700)
+    gone = Failure(lib.PR_ERR_OS, os_error=errno.ENODEV)
     given = pr.Device("/dev/sg-given")
     kept = Poller(["/dev/sg-kept"], ("keys",))
+    reached = {"batch": 0, "kept": 0, "closing": 0}
+    before = null_descriptors() - {given._device.handle}
+    stage = ["poll"]
 
     def step() -> None:
-        fake_batch.answers[:] = [long] * 4 + [long] * 2
+        fake_batch.answers[:] = [long] * 4 + [gone, long, long]
+        fake_batch.sent.clear()
+        stage[0] = "poll"
         poll([given, "/dev/sg-own"], ("keys",))
-        kept.poll()
+        stage[0] = "kept"
+        kept.poll()  # the device went away: closed
+        kept.poll()  # reopened, and read again (cut short: the batch)
 
-    def check() -> None:
+    def check(raised: Raised) -> None:
+        names = frames(raised)
+        reached["batch"] += "_batch._run" in names
+        reached["kept"] += stage[0] == "kept" and "poll.poll" in names
+        reached["closing"] += "poll._closed" in names
         assert not given._lock.locked(), "the given Device's lock stayed taken"
+        device = kept._open[0]
+        assert device is None or not device.closed, "the Poller keeps a closed device"
 
-    with Storm() as storm:
-        interrupted = storm.run(SECONDS, step, check)
-    print(f"{interrupted} interruptions")
-    assert interrupted > 50
-    fake_batch.answers[:] = [long] * 2
-    (entry,) = kept.poll()
-    assert isinstance(entry, PollResult) and entry.keys is not None, entry
-    assert len(entry.keys.keys) == 700
-    kept.close()
-    given.close()
+    try:
+        with Storm() as storm:
+            interrupted = storm.run(
+                SECONDS, step, check, tidy=lambda: close_leaked(before, [given, kept._open[0]])
+            )
+        print(f"{interrupted} interruptions, reached {reached}")
+        assert interrupted > 50
+        assert reached["batch"] > 0 and reached["kept"] > 0 and reached["closing"] > 0, reached
+        fake_batch.answers[:] = [long] * 2
+        (entry,) = kept.poll()
+        assert isinstance(entry, PollResult) and entry.keys is not None, entry
+        assert len(entry.keys.keys) == 700
+    finally:
+        kept.close()
+        given.close()
 
 
 def test_watch_ends_with_status_0_wherever_sigterm_lands() -> None:

@@ -5,9 +5,10 @@ initiators (the "loop-many-initiators" lab configuration) over 32+ nodes."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
-from unit.signal_storm import Storm
+from unit.signal_storm import Raised, Storm
 
 import pr_native as pr
 from pr_native.poll import Poller, PollResult, poll
@@ -96,19 +97,27 @@ def test_raising_signal_storm_during_reads_leaves_no_lock_taken(a: pr.Device, c:
     given = Poller([device], timeout=5.0)
     own = Poller([c.path], timeout=5.0)
 
-    def step() -> None:
-        device.read_keys()
-        device.read_reservation()
-        given.poll()
-        own.poll()
+    stages: dict[str, Callable[[], object]] = {
+        "read_keys": device.read_keys,
+        "read_reservation": device.read_reservation,
+        "given Poller": given.poll,
+        "own Poller": own.poll,
+    }
+    reached = dict.fromkeys(stages, 0)
+    stage = [""]
 
-    def check() -> None:
+    def step() -> None:
+        for stage[0], call in stages.items():
+            call()
+
+    def check(raised: Raised) -> None:
+        reached[stage[0]] += 1
         assert not device._lock.locked(), "the lock stayed taken"
 
     with Storm() as storm:
         interrupted = storm.run(2.0, step, check)
-    print(f"{interrupted} interruptions ({storm.raised} raised)")
-    assert interrupted > 10, "the storm did not interrupt the reads"
+    print(f"{interrupted} interruptions ({storm.raised} raised), per stage {reached}")
+    assert all(reached.values()), f"the storm did not reach every stage: {reached}"
     assert device.read_keys().keys == (KEY_A,)
     for poller in (given, own):
         (entry,) = poller.poll()
