@@ -328,8 +328,12 @@ class Device:
         calls = self._calls(self._buffer, self._capacity, self._keys, self._max_keys)
         self._keys_call, self._reservation_call = calls
 
-    def _calls(self, buffer: Any, capacity: int, keys: Any, max_keys: int) -> tuple[Any, Any]:
-        if self._closed or self._keep_response:
+    def _calls(
+        self, buffer: Any, capacity: int, keys: Any, max_keys: int, keep: bool | None = None
+    ) -> tuple[Any, Any]:
+        """The hot path's argument tuples for these buffers (``keep``: the
+        keep-response mode they are for, the current one by default)."""
+        if self._closed or (self._keep_response if keep is None else keep):
             return None, None
         common = (self._device, buffer, capacity, self._timeout_ms)
         return (
@@ -537,7 +541,9 @@ class Device:
                 status, may_be_cut = self._read_full_status(timeout_ms)
                 if not may_be_cut:
                     return status
+                response = self._response  # READ FULL STATUS', for --hex
                 keys = self._read_keys(timeout_ms)
+                self._response = response
                 checked = _prin.full_status_checked(
                     status, keys, device=self._path, command=command
                 )
@@ -596,8 +602,8 @@ class Device:
             return result, self._response
         finally:
             with self._lock:
-                self._keep_response = False
-                self._arm()
+                calls = self._calls(self._buffer, self._capacity, self._keys, self._max_keys, False)
+                self._keep_response, (self._keys_call, self._reservation_call) = False, calls
 
     def _read_response(self, action: PRInAction, allocation: int, timeout_ms: int) -> bytes:
         """One PR IN with exactly ``allocation`` bytes allowed and no re-read:

@@ -67,11 +67,13 @@ class Storm:
         check: Callable[[Raised], None],
         *,
         at_least: int = 0,
+        until: Callable[[], bool] | None = None,
         tidy: Callable[[], None] | None = None,
     ) -> int:
-        """``step()`` over and over for ``seconds`` (and until ``at_least``
-        interruptions), each time interrupted at a random point of it (from
-        how long it takes unsignalled) or not at all when it ends first;
+        """``step()`` over and over for ``seconds`` (and on until ``at_least``
+        interruptions and ``until()``, 30 s more at most), each time
+        interrupted at a random point of it (from how long the steps that
+        ended unsignalled took) or not at all when it ends first;
         ``check(raised)`` after each interruption; ``tidy()`` after every
         200th, and at the end, out of the except clause (the exception and
         the frames it held are gone).  Returns how many there were."""
@@ -83,16 +85,22 @@ class Storm:
         span = sorted(took)[1]
         interrupted = 0
         end = time.monotonic() + seconds
-        limit = end + 30.0  # for ``at_least``: the test's assertions say the rest
+        limit = end + 30.0  # the test's assertions say the rest
+
+        def more() -> bool:
+            now = time.monotonic()
+            wanted = interrupted < at_least or (until is not None and not until())
+            return now < end or (wanted and now < limit)
+
         while True:
             try:
-                while (time.monotonic() < end or interrupted < at_least) and (
-                    time.monotonic() < limit
-                ):
-                    self._fire_at = time.perf_counter() + self._rng.uniform(0.0, span)
+                while more():
+                    started = time.perf_counter()
+                    self._fire_at = started + self._rng.uniform(0.0, span)
                     self.armed = True
                     step()
                     self.armed = False
+                    span = 0.8 * span + 0.2 * (time.perf_counter() - started)
                 break
             except Raised as raised:
                 interrupted += 1

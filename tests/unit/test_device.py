@@ -271,3 +271,35 @@ def test_timeout_in_milliseconds(
         dev.clear(1, timeout=override)
         dev.read_keys(timeout=override)
     assert [c.timeout_ms for c in fake_lib.calls] == [expected_ms, expected_ms]
+
+
+def test_hex_of_a_full_status_cut_at_65535_bytes_is_its_own(fake_lib: FakeLib, device: Any) -> None:
+    """At the 65535-byte limit READ FULL STATUS is checked against READ KEYS;
+    the bytes kept for ``--hex`` are still READ FULL STATUS', not READ KEYS'."""
+    from pr_native.constants import PRInAction
+
+    count = 1360  # descriptors of 24 + a 24-byte FC TransportID: 65,280 bytes
+    descriptors = b"".join(
+        key.to_bytes(8, "big")
+        + bytes(4)
+        + bytes([0, 0])
+        + bytes(4)
+        + (0).to_bytes(2, "big")
+        + (24).to_bytes(4, "big")
+        + bytes(8)
+        + key.to_bytes(8, "big")
+        + bytes(8)
+        for key in range(1, count + 1)
+    )
+    full = (7).to_bytes(4, "big") + len(descriptors).to_bytes(4, "big") + descriptors
+    keys = b"".join(k.to_bytes(8, "big") for k in range(1, count + 1))
+    read_keys = (7).to_bytes(4, "big") + len(keys).to_bytes(4, "big") + keys
+
+    def answer(call: Any, result: Any) -> int:
+        return data(read_keys if call.name == "pr_read_keys" else full)(call, result)
+
+    fake_lib.replies += [answer] * 6
+    status, response = device._read_with_response(PRInAction.READ_FULL_STATUS)
+    assert [c.name for c in fake_lib.calls][-1] == "pr_read_keys"  # the check ran
+    assert len(status.registrants) == count
+    assert response == full
