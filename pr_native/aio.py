@@ -24,7 +24,11 @@ lands (it completed, or the device said it was not performed) lets the
 blocking ``Device`` interrupted by a signal handler.
 
 Commands on one ``aio.Device`` run one at a time (an ``asyncio.Lock``);
-commands on different devices overlap.
+commands on different devices overlap.  That lock is the event loop's, not
+the blocking ``Device``'s thread lock: use ``device`` (the blocking Device
+underneath) from the event loop's thread only, between awaited commands.
+From another thread, a command or ``close()`` on it could run while an
+awaited command is in flight on the same sg queue.
 """
 
 from __future__ import annotations
@@ -141,7 +145,8 @@ class Device:
 
     @property
     def device(self) -> _BlockingDevice:
-        """The blocking ``Device`` underneath (for what has no awaitable form)."""
+        """The blocking ``Device`` underneath (for what has no awaitable
+        form), from the event loop's thread only: see the module's notes."""
         return self._device
 
     @property
