@@ -21,26 +21,26 @@ needs_linux_core = [
 ]
 
 
-def build(gcc: str, directory: Path, name: str, *wrapped: str) -> Path:
-    """tests/unit/NAME.c linked with the core, the calls in ``wrapped`` replaced."""
-    binary = directory / name
+def compile_program(cc: str, binary: Path, *arguments: str) -> Path:
+    """``cc ARGUMENTS -o BINARY`` (flags and sources); CalledProcessError on failure."""
     subprocess.run(
-        [
-            gcc,
-            "-std=c99",
-            "-Wall",
-            "-Werror",
-            "-I",
-            str(CSRC),
-            str(HERE / f"{name}.c"),
-            *(str(CSRC / source) for source in LINUX),
-            str(CSRC / "pr_winbuf.c"),
-            "-Wl," + ",".join(f"--wrap={call}" for call in wrapped),
-            "-o",
-            str(binary),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
+        [cc, *arguments, "-o", str(binary)], check=True, capture_output=True, timeout=120
     )
     return binary
+
+
+def build(gcc: str, directory: Path, name: str, *wrapped: str) -> Path:
+    """tests/unit/NAME.c linked with the core, the calls in ``wrapped`` replaced."""
+    return compile_program(
+        gcc,
+        directory / name,
+        "-std=c99",
+        "-Wall",
+        "-Werror",
+        "-I",
+        str(CSRC),
+        str(HERE / f"{name}.c"),
+        *(str(CSRC / source) for source in LINUX),
+        str(CSRC / "pr_winbuf.c"),
+        "-Wl," + ",".join(f"--wrap={call}" for call in wrapped),
+    )

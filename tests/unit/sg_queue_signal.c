@@ -21,15 +21,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pr_native.h"
-#include "pr_sg.h"
+#include "sg_queue_seam.h"
 
 static struct sg_io_hdr written[PR_SG_QUEUE_MAX];
 static int writes, readable, eintr_once = 1, attention = 1;
 
-ssize_t __wrap_write(int fd, const void *buffer, size_t size);
-ssize_t __wrap_read(int fd, void *buffer, size_t size);
-int __wrap_poll(struct pollfd *fds, nfds_t count, int timeout);
 
 ssize_t __wrap_write(int fd, const void *buffer, size_t size)
 {
@@ -107,18 +103,9 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "";
     int rc;
 
-    memset(&device, 0, sizeof(device));
-    device.handle = 3;
-    device.queue = &queue;
-    device.transport = PR_TRANSPORT_SG_IO;
-    device.flags = PR_DEVICE_SG_ASYNC;
+    seam_device(&device, &queue);
     if (strcmp(mode, "batch") == 0) {
-        command.device = &device;
-        command.data = data;
-        command.data_len = sizeof(data);
-        command.timeout_ms = 1000;
-        memcpy(command.cdb, keys, sizeof(keys));
-        command.cdb_len = sizeof(keys);
+        seam_round_entry(&command, &device, data, sizeof(data), keys);
         if (pr_execute_batch(&command, 1) != PR_OK || command.rc != PR_ERR_INTERRUPTED)
             return 3;
         command.resuming = 1;

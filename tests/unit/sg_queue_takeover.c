@@ -22,16 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pr_native.h"
-#include "pr_sg.h"
+#include "sg_queue_seam.h"
 
 static struct sg_io_hdr sent[64];
 static int writes, answered[64], eintr_once;
 static long long skew_ms;
 
-ssize_t __wrap_write(int fd, const void *buffer, size_t size);
-ssize_t __wrap_read(int fd, void *buffer, size_t size);
-int __wrap_poll(struct pollfd *fds, nfds_t count, int timeout);
 int __real_clock_gettime(clockid_t clock, struct timespec *now);
 int __wrap_clock_gettime(clockid_t clock, struct timespec *now);
 
@@ -117,11 +113,7 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "";
     int i, rc = 0;
 
-    memset(&device, 0, sizeof(device));
-    device.handle = 3;
-    device.queue = &queue;
-    device.transport = PR_TRANSPORT_SG_IO;
-    device.flags = PR_DEVICE_SG_ASYNC;
+    seam_device(&device, &queue);
     if (strcmp(mode, "pileup") == 0) {
         for (i = 0; i < 17; ++i)
             if (pr_execute(&device, keys, sizeof(keys), PR_DIR_FROM_DEVICE, data, sizeof(data),
@@ -139,12 +131,7 @@ int main(int argc, char **argv)
         rc = pr_execute(&device, keys, sizeof(keys), PR_DIR_FROM_DEVICE, data, sizeof(data), 1000,
                         &result); /* waits for its own answer: none comes, it times out */
     } else if (strcmp(mode, "round") == 0) {
-        command.device = &device;
-        command.data = data;
-        command.data_len = sizeof(data);
-        command.timeout_ms = 1000;
-        memcpy(command.cdb, keys, sizeof(keys));
-        command.cdb_len = sizeof(keys);
+        seam_round_entry(&command, &device, data, sizeof(data), keys);
         eintr_once = 1;
         if (pr_execute_batch(&command, 1) != PR_OK || command.rc != PR_ERR_INTERRUPTED)
             return 3;

@@ -10,6 +10,8 @@ from typing import Callable
 
 import pytest
 
+from .c_seam import compile_program
+
 ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "csrc"
 HERE = Path(__file__).resolve().parent
@@ -43,29 +45,21 @@ def test_compiles_without_warnings(
 
 
 def build_fuzzer(cc: str, tmp_path: Path, *defines: str) -> Path:
-    binary = tmp_path / "fuzz_decode"
-    subprocess.run(
-        [
-            cc,
-            "-std=c99",
-            "-g",
-            "-O1",
-            "-fsanitize=address,undefined",
-            "-fno-sanitize-recover=all",
-            "-fno-omit-frame-pointer",
-            *defines,
-            "-I",
-            str(CSRC),
-            str(HERE / "fuzz_decode.c"),
-            str(CSRC / "pr_decode.c"),
-            "-o",
-            str(binary),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
+    return compile_program(
+        cc,
+        tmp_path / "fuzz_decode",
+        "-std=c99",
+        "-g",
+        "-O1",
+        "-fsanitize=address,undefined",
+        "-fno-sanitize-recover=all",
+        "-fno-omit-frame-pointer",
+        *defines,
+        "-I",
+        str(CSRC),
+        str(HERE / "fuzz_decode.c"),
+        str(CSRC / "pr_decode.c"),
     )
-    return binary
 
 
 def run_fuzzer(binary: Path, *args: str) -> subprocess.CompletedProcess[str]:
