@@ -313,27 +313,29 @@ class Device:
         registrants = self._registrants
         if registrants is not None:
             registrants = self._registrants_for(capacity)
-        keys_call, reservation_call = self._calls(buffer, capacity, keys, max_keys)
+        keys_call, reservation_call = self._calls(
+            buffer, capacity, keys, max_keys, self._keep_response
+        )
         self._capacity, self._buffer, self._response_bytes = capacity, buffer, response_bytes
         self._max_keys, self._keys, self._keys_bytes = max_keys, keys, keys_bytes
         self._registrants = registrants
         self._last_keys, self._last_reservation = _NO_LAST_KEYS, _NO_LAST_RESERVATION
         self._keys_call, self._reservation_call = keys_call, reservation_call
 
-    def _arm(self) -> None:
-        """The argument tuples of the hot path's C calls at the default
-        timeout, rebuilt whenever a buffer changes (``_allocate``) or the
-        device closes; None while every command must take the general path
-        (closed, or raw responses kept)."""
-        calls = self._calls(self._buffer, self._capacity, self._keys, self._max_keys)
-        self._keys_call, self._reservation_call = calls
+    def _keep_responses(self, keep: bool) -> None:
+        """Keep each response's bytes in ``_response`` (or stop): the hot
+        path is off meanwhile.  The flag and the hot path's arguments are
+        assigned in one step."""
+        calls = self._calls(self._buffer, self._capacity, self._keys, self._max_keys, keep)
+        self._keep_response, (self._keys_call, self._reservation_call) = keep, calls
 
     def _calls(
-        self, buffer: Any, capacity: int, keys: Any, max_keys: int, keep: bool | None = None
+        self, buffer: Any, capacity: int, keys: Any, max_keys: int, keep: bool
     ) -> tuple[Any, Any]:
-        """The hot path's argument tuples for these buffers (``keep``: the
-        keep-response mode they are for, the current one by default)."""
-        if self._closed or (self._keep_response if keep is None else keep):
+        """The argument tuples of the hot path's C calls at the default
+        timeout, for these buffers; None while every command must take the
+        general path (closed, or responses kept: ``keep``)."""
+        if self._closed or keep:
             return None, None
         common = (self._device, buffer, capacity, self._timeout_ms)
         return (
@@ -596,14 +598,13 @@ class Device:
         }
         try:
             with self._lock:
-                self._keep_response, self._response = True, b""
-                self._arm()
+                self._response = b""
+                self._keep_responses(True)
             result = readers[action]()
             return result, self._response
         finally:
             with self._lock:
-                calls = self._calls(self._buffer, self._capacity, self._keys, self._max_keys, False)
-                self._keep_response, (self._keys_call, self._reservation_call) = False, calls
+                self._keep_responses(False)
 
     def _read_response(self, action: PRInAction, allocation: int, timeout_ms: int) -> bytes:
         """One PR IN with exactly ``allocation`` bytes allowed and no re-read:
