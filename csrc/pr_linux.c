@@ -140,9 +140,8 @@ int pr_execute(const struct pr_device *device, const uint8_t *cdb, uint32_t cdb_
         if (request != NULL &&
             (request->state == PR_SG_WAITING || request->state == PR_SG_DONE) &&
             pr_sg_now_ms() < request->deadline_ms && direction != PR_DIR_TO_DEVICE &&
-            request->direction == (uint8_t)direction && request->data_len == data_len &&
-            request->cdb_len == result->cdb_len &&
-            memcmp(request->cdb, result->cdb, result->cdb_len) == 0) {
+            request->direction == (uint8_t)direction &&
+            pr_sg_same_command(request, result, data_len)) {
             result->transport = PR_TRANSPORT_SG_IO;
             result->dispatched = 1;
             return pr_sg_wait(queue, fd, request, data, data_len, result);

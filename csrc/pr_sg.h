@@ -80,6 +80,11 @@ int pr_execute_sync(const struct pr_device *device, const uint8_t *cdb, uint32_t
                     int direction, uint8_t *data, uint32_t data_len, uint32_t timeout_ms,
                     struct pr_result *result);
 
+/* ``request`` carries the command whose CDB ``result`` holds, with the same
+ * data length. */
+int pr_sg_same_command(const struct pr_sg_request *request, const struct pr_result *result,
+                       uint32_t data_len);
+
 /* Start an operation on the device (its caller holds it alone): every request
  * still waited for is abandoned, and the completed ones are discarded, but
  * for those kept for a re-issue after a signal when ``resuming``. */

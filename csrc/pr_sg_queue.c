@@ -148,6 +148,13 @@ void pr_sg_begin(struct pr_sg_queue *queue, int fd, int resuming)
         (void)pr_sg_collect(queue, fd);
 }
 
+int pr_sg_same_command(const struct pr_sg_request *request, const struct pr_result *result,
+                       uint32_t data_len)
+{
+    return request->data_len == data_len && request->cdb_len == result->cdb_len &&
+           memcmp(request->cdb, result->cdb, result->cdb_len) == 0;
+}
+
 /* An abandoned request in ``state`` with the command's CDB and length. */
 static struct pr_sg_request *pr_sg_matching(struct pr_sg_queue *queue,
                                             const struct pr_result *result, uint32_t data_len,
@@ -158,9 +165,8 @@ static struct pr_sg_request *pr_sg_matching(struct pr_sg_queue *queue,
     for (i = 0; i < PR_SG_QUEUE_MAX; ++i) {
         struct pr_sg_request *request = &queue->requests[i];
 
-        if (request->state == state && request->takeable && request->data_len == data_len &&
-            request->cdb_len == result->cdb_len &&
-            memcmp(request->cdb, result->cdb, result->cdb_len) == 0)
+        if (request->state == state && request->takeable &&
+            pr_sg_same_command(request, result, data_len))
             return request;
     }
     return NULL;
