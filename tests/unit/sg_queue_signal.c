@@ -26,7 +26,6 @@
 static struct sg_io_hdr written[PR_SG_QUEUE_MAX];
 static int writes, readable, eintr_once = 1, attention = 1;
 
-
 ssize_t __wrap_write(int fd, const void *buffer, size_t size)
 {
     (void)fd;
