@@ -58,7 +58,7 @@ struct pr_sg_request {
     uint32_t data_len;
     uint32_t capacity;
     uint8_t *data;
-    uint64_t deadline_ms; /* CLOCK_MONOTONIC: when waiting for it stops */
+    uint64_t deadline_ms; /* pr_sg_now_ms(): when waiting for it stops */
     struct sg_io_hdr io;  /* as read() returned it, once PR_SG_DONE */
     uint8_t sense[PR_SENSE_MAX];
 };

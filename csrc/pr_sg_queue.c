@@ -36,11 +36,18 @@
  * default would (BLK_DEFAULT_SG_TIMEOUT, include/linux/blkdev.h). */
 #define PR_SG_DEFAULT_TIMEOUT_MS 60000u
 
+/* CLOCK_MONOTONIC_COARSE: its resolution (a tick, 1-10 ms) is far finer
+ * than the PR_WAIT_MARGIN_MS every deadline carries, and it is read from the
+ * vDSO's data page without touching the clocksource.  CLOCK_MONOTONIC is a
+ * system call and an emulated device read per command where the clocksource
+ * has no vDSO support (hpet, acpi_pm: common in virtual machines), which
+ * measured 10 % of a whole PR IN in the lab guest. */
 uint64_t pr_sg_now_ms(void)
 {
     struct timespec now;
 
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) != 0)
+        clock_gettime(CLOCK_MONOTONIC, &now); /* a kernel before 2.6.32 */
     return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
