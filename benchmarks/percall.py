@@ -11,6 +11,15 @@
                  the response decoded in Python
     sg_persist   one ``sg_persist -n -i -k|-r|-s|-c DEV`` process per query
 
+and, for READ KEYS and READ RESERVATION, where a pr_native call's time goes,
+each stage one layer more than the one before, in the same rounds:
+
+    c_core       pr_native's own C core (csrc/, built with gcc at run time)
+                 called from a C loop: the sg queue's write()/poll()/read()
+    cffi_call    the Device's C call through cffi with its prebuilt
+                 arguments (the GIL released for it), from Python
+    cffi_locked  that call under the Device's lock, as read_keys() takes it
+
 Every method sends the CDB pr_native sends (its allocation length included)
 to the same /dev/sgN; sg_persist builds its own.  The peers decode READ KEYS
 (generation and keys) and READ RESERVATION (generation, key, scope, type);
@@ -79,6 +88,13 @@ METHODS: dict[str, str] = {
     "cython_sgio": "cython-sgio + Python decode",
     "ctypes": "ctypes + fcntl.ioctl + Python decode",
     "sg_persist": "sg_persist, a process per call",
+}
+#: the layers of a pr_native call, measured for PEER_QUERIES: C floor, then each
+#: of these, then pr_native (the whole Device call)
+STAGES: dict[str, str] = {
+    "c_core": "pr_native's C core from a C loop",
+    "cffi_call": "+ the cffi call (GIL released)",
+    "cffi_locked": "+ the Device's lock",
 }
 #: queries the Python peers decode (the others they would hand back as bytes)
 PEER_QUERIES = ("read_keys", "read_reservation")
@@ -204,19 +220,115 @@ int main(int argc, char **argv)
 """
 
 
-def build_c(directory: Path, name: str, text: str) -> Path:
-    """A benchmark's C program, written to ``directory`` and built there."""
+CORE_SOURCE = r"""
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pr_native.h"
+
+/* core DEV QUERY CAPACITY TIMEOUT-MS ITERATIONS: microseconds per call of
+ * pr_read_keys() or pr_read_reservation(), as a Device makes it */
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    static uint8_t buffer[65535];
+    static uint64_t keys[65535 / 8];
+    struct pr_device device;
+    struct pr_result result;
+    struct pr_keys keys_out;
+    struct pr_reservation reservation_out;
+    uint32_t capacity, timeout_ms;
+    long n, iterations;
+    double started = 0;
+    int read_keys;
+
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s DEV read_keys|read_reservation CAPACITY TIMEOUT-MS N\n",
+                argv[0]);
+        return 2;
+    }
+    read_keys = strcmp(argv[2], "read_keys") == 0;
+    capacity = (uint32_t)atol(argv[3]);
+    timeout_ms = (uint32_t)atol(argv[4]);
+    iterations = atol(argv[5]);
+    if ((!read_keys && strcmp(argv[2], "read_reservation") != 0) || capacity < 8 ||
+        capacity > sizeof buffer || iterations < 1) {
+        fprintf(stderr, "bad arguments\n");
+        return 2;
+    }
+    if (pr_open(argv[1], 0, &device, &result) != PR_OK) {
+        fprintf(stderr, "%s: pr_open failed (errno %d)\n", argv[1], (int)result.os_error);
+        return 1;
+    }
+    for (n = -3; n < iterations; n++) { /* three untimed warm-up commands */
+        int rc;
+
+        if (n == 0)
+            started = now();
+        rc = read_keys ? pr_read_keys(&device, buffer, capacity, timeout_ms, keys,
+                                      capacity / 8, &keys_out, &result)
+                       : pr_read_reservation(&device, buffer, capacity, timeout_ms,
+                                             &reservation_out, &result);
+        if (rc != PR_OK) {
+            fprintf(stderr, "%s: rc %d\n", argv[2], rc);
+            return 1;
+        }
+    }
+    printf("%.3f\n", (now() - started) * 1e6 / (double)iterations);
+    pr_close(&device);
+    return 0;
+}
+"""
+#: the C core's Linux sources, as pr_native/_build.py compiles them
+CORE_SOURCES = (
+    "pr_cdb.c",
+    "pr_decode.c",
+    "pr_winbuf.c",
+    "pr_ops.c",
+    "pr_layout.c",
+    "pr_linux.c",
+    "pr_sg_queue.c",
+    "pr_poll_linux.c",
+)
+
+
+def build_c(directory: Path, name: str, text: str, *extra: str) -> Path:
+    """A benchmark's C program, written to ``directory`` and built there
+    (``extra``: more gcc arguments, e.g. sources to link)."""
     source = directory / f"{name}.c"
     binary = directory / name
     source.write_text(text)
     subprocess.run(
-        ["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(binary), str(source)], check=True
+        ["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(binary), str(source), *extra],
+        check=True,
     )
     return binary
 
 
 def build_floor(directory: Path) -> Path:
     return build_c(directory, "floor", FLOOR_SOURCE)
+
+
+def build_core(directory: Path) -> Path:
+    """CORE_SOURCE linked with the C core, built as the extension builds it."""
+    csrc = ROOT / "csrc"
+    return build_c(
+        directory,
+        "core",
+        CORE_SOURCE,
+        "-std=c99",
+        f"-I{csrc}",
+        *(str(csrc / name) for name in CORE_SOURCES),
+    )
 
 
 # ---------------------------------------------- the Python SG_IO peers ----
@@ -334,6 +446,35 @@ def _floor_batch(floor: Path, path: str, cdb: bytes) -> Callable[[int], float]:
     return batch
 
 
+def _core_batch(
+    core: Path, path: str, query: str, cdb: bytes, timeout_ms: int
+) -> Callable[[int], float]:
+    capacity = str(int.from_bytes(cdb[7:9], "big"))  # the same allocation length, so the same CDB
+
+    def batch(count: int) -> float:
+        argv = [str(core), path, query, capacity, str(timeout_ms), str(count)]
+        done = subprocess.run(argv, check=True, capture_output=True, text=True)
+        return float(done.stdout)
+
+    return batch
+
+
+def _stage_calls(device: Any, query: str) -> dict[str, Callable[[], object]]:
+    """The Device's own C call for ``query`` with its prebuilt arguments (the
+    hot path of read_keys()/read_reservation()), bare and under its lock."""
+    from pr_native import device as device_module
+
+    function = getattr(device_module, f"_pr_{query}")
+    arguments = device._keys_call if query == "read_keys" else device._reservation_call
+    lock = device._lock
+
+    def locked() -> object:
+        with lock:
+            return function(*arguments)
+
+    return {"cffi_call": lambda: function(*arguments), "cffi_locked": locked}
+
+
 def _run_quiet(argv: Sequence[str]) -> None:
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -381,7 +522,9 @@ def _check_peers_agree(query: str, ours: Any, theirs: object) -> None:
         raise RuntimeError(f"{query}: a peer decoded {theirs!r}, pr_native {expected!r}")
 
 
-def measure_per_call(path: str, settings: Settings, floor: Path, keys: int) -> list[dict[str, Any]]:
+def measure_per_call(
+    path: str, settings: Settings, floor: Path, core: Path, keys: int
+) -> list[dict[str, Any]]:
     """Median µs/call of every (query, method) with ``keys`` registered."""
     import pr_native as pr
 
@@ -397,6 +540,10 @@ def measure_per_call(path: str, settings: Settings, floor: Path, keys: int) -> l
             batches.append((query, "c_floor", _floor_batch(floor, path, cdb), settings.calls))
             batches.append((query, "pr_native", _per_call(getattr(device, query)), settings.calls))
             if query in PEER_QUERIES:
+                core_batch = _core_batch(core, path, query, cdb, device._timeout_ms)
+                batches.append((query, "c_core", core_batch, settings.calls))
+                for stage, call in _stage_calls(device, query).items():
+                    batches.append((query, stage, _per_call(call), settings.calls))
                 decode = PEER_DECODERS[query]
                 peer = CtypesSgIo(path, allocation)
                 stack.callback(peer.close)
@@ -590,7 +737,7 @@ def benchmark(paths: Sequence[str], settings: Settings) -> dict[str, Any]:
     started = time.monotonic()
     per_call: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="percall-") as scratch, registered(paths) as register:
-        floor = build_floor(Path(scratch))
+        floor, core = build_floor(Path(scratch)), build_core(Path(scratch))
         import pr_native as pr
 
         for count in settings.keys or (None,):
@@ -599,7 +746,7 @@ def benchmark(paths: Sequence[str], settings: Settings) -> dict[str, Any]:
             with pr.Device(path) as device:
                 keys = len(device.read_keys().keys)
             print(f"per call, {keys} keys registered ...", flush=True)
-            per_call += measure_per_call(path, settings, floor, keys)
+            per_call += measure_per_call(path, settings, floor, core, keys)
         print("memory and descriptors ...", flush=True)
         memory = measure_memory(path, settings)
         print("start-up ...", flush=True)
@@ -678,6 +825,32 @@ def _conditions(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def _breakdown(data: dict[str, Any], keys: int) -> list[str]:
+    """Where a Device call's time goes: each layer's median and what it adds
+    to the one before (medians of the same rounds)."""
+    layers = {"c_floor": METHODS["c_floor"], **STAGES, "pr_native": "+ the rest of the Device call"}
+    lines = [
+        f"Where a pr_native call's time goes ({keys} keys): each line adds one layer "
+        "to the line above: µs, the ratio to the floor, and the µs it adds.",
+        "",
+        "| layer | " + " | ".join(QUERIES[q][2] for q in PEER_QUERIES) + " |",
+        "|---|" + "---:|" * len(PEER_QUERIES),
+    ]
+    previous: dict[str, float] = {}
+    for method, label in layers.items():
+        cells = []
+        for query in PEER_QUERIES:
+            row = _row(data, keys, query, method)
+            if row is None:
+                cells.append("—")
+                continue
+            added = "" if query not in previous else f", {row['median_us'] - previous[query]:+.1f}"
+            cells.append(f"{row['median_us']:.1f} ({row['ratio_to_floor']:.2f}x{added})")
+            previous[query] = row["median_us"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(data: dict[str, Any], chart: str | None) -> str:
     lines = ["# PR IN per call", "", *_conditions(data)]
     for keys in _key_counts(data):
@@ -695,7 +868,7 @@ def markdown(data: dict[str, Any], chart: str | None) -> str:
                     "—" if row is None else f"{row['median_us']:.1f} ({row['ratio_to_floor']:.2f}x)"
                 )
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += ["", *_breakdown(data, keys), ""]
     memory = data["memory"]
     lines += [
         f"## Memory and descriptors (pr_native, {data['memory_keys']} keys)",
