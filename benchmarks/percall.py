@@ -12,10 +12,12 @@
     sg_persist   one ``sg_persist -n -i -k|-r|-s|-c DEV`` process per query
 
 and, for READ KEYS and READ RESERVATION, where a pr_native call's time goes,
-each stage one layer more than the one before, in the same rounds:
+in the same rounds: the first replaces the floor's SG_IO with pr_native's C
+core, each of the others adds one layer to the one before:
 
     c_core       pr_native's own C core (csrc/, built with gcc at run time)
-                 called from a C loop: the sg queue's write()/poll()/read()
+                 called from a C loop: the CDB built, the sg queue's
+                 write()/poll()/read(), the response decoded
     cffi_call    the Device's C call through cffi with its prebuilt
                  arguments (the GIL released for it), from Python
     cffi_locked  that call under the Device's lock, as read_keys() takes it
@@ -92,7 +94,7 @@ METHODS: dict[str, str] = {
 #: the layers of a pr_native call, measured for PEER_QUERIES: C floor, then each
 #: of these, then pr_native (the whole Device call)
 STAGES: dict[str, str] = {
-    "c_core": "pr_native's C core from a C loop",
+    "c_core": "pr_native's C core from a C loop (instead of SG_IO)",
     "cffi_call": "+ the cffi call (GIL released)",
     "cffi_locked": "+ the Device's lock",
 }
@@ -319,7 +321,7 @@ def build_floor(directory: Path) -> Path:
 
 
 def build_core(directory: Path) -> Path:
-    """CORE_SOURCE linked with the C core, built as the extension builds it."""
+    """CORE_SOURCE linked with the extension's Linux sources of the C core."""
     csrc = ROOT / "csrc"
     return build_c(
         directory,
@@ -459,20 +461,32 @@ def _core_batch(
     return batch
 
 
+def _hot_arguments(device: Any, query: str) -> Any:
+    """The argument tuple of the Device's C call for ``query`` on the hot path
+    of read_keys()/read_reservation() (replaced when its buffers grow)."""
+    return device._keys_call if query == "read_keys" else device._reservation_call
+
+
 def _stage_calls(device: Any, query: str) -> dict[str, Callable[[], object]]:
-    """The Device's own C call for ``query`` with its prebuilt arguments (the
-    hot path of read_keys()/read_reservation()), bare and under its lock."""
+    """The Device's own C call for ``query`` with its prebuilt arguments, bare
+    and under its lock; a call that does not succeed ends the benchmark (the
+    Device would raise)."""
     from pr_native import device as device_module
 
     function = getattr(device_module, f"_pr_{query}")
-    arguments = device._keys_call if query == "read_keys" else device._reservation_call
+    arguments = _hot_arguments(device, query)
     lock = device._lock
+
+    def bare() -> object:
+        if function(*arguments) != 0:
+            raise RuntimeError(f"{query}: the C call failed (rc != PR_OK)")
+        return None
 
     def locked() -> object:
         with lock:
-            return function(*arguments)
+            return bare()
 
-    return {"cffi_call": lambda: function(*arguments), "cffi_locked": locked}
+    return {"cffi_call": bare, "cffi_locked": locked}
 
 
 def _run_quiet(argv: Sequence[str]) -> None:
@@ -533,8 +547,15 @@ def measure_per_call(
     with ExitStack() as stack:
         device = stack.enter_context(pr.Device(path))
         sg_file = stack.enter_context(open(path, "rb+", buffering=0))
+        # Every query run once first: a later one may grow the Device's
+        # buffers, which changes the allocation length of every CDB and
+        # replaces the argument tuples the layers call with.
+        for query in QUERIES:
+            getattr(device, query)()
+        sent = {query: _sent_cdb(device, query) for query in QUERIES}
+        hot = {query: _hot_arguments(device, query) for query in PEER_QUERIES}
         for query, (_, option, _) in QUERIES.items():
-            cdb = _sent_cdb(device, query)
+            cdb = sent[query]
             cdbs[query] = cdb.hex(" ")
             allocation = int.from_bytes(cdb[7:9], "big")
             batches.append((query, "c_floor", _floor_batch(floor, path, cdb), settings.calls))
@@ -563,6 +584,8 @@ def measure_per_call(
         for _ in range(settings.rounds):  # interleaved: A B C ... A B C ...
             for query, method, batch, count in batches:
                 samples[query, method].append(batch(count))
+        if any(_hot_arguments(device, query) is not hot[query] for query in PEER_QUERIES):
+            raise RuntimeError("the Device's buffers changed during the rounds")
 
     rows = []
     for (query, method), values in samples.items():
@@ -826,27 +849,32 @@ def _conditions(data: dict[str, Any]) -> list[str]:
 
 
 def _breakdown(data: dict[str, Any], keys: int) -> list[str]:
-    """Where a Device call's time goes: each layer's median and what it adds
-    to the one before (medians of the same rounds)."""
+    """Where a Device call's time goes: each layer's median, and the median
+    over the rounds of its difference to the line above in the same round."""
     layers = {"c_floor": METHODS["c_floor"], **STAGES, "pr_native": "+ the rest of the Device call"}
     lines = [
-        f"Where a pr_native call's time goes ({keys} keys): each line adds one layer "
-        "to the line above: µs, the ratio to the floor, and the µs it adds.",
+        f"Where a pr_native call's time goes ({keys} keys): the C core instead of the "
+        "floor's SG_IO, then one layer more on each line; µs, the ratio to the floor, "
+        "and the µs added to the line above (the median of the differences in each round).",
         "",
         "| layer | " + " | ".join(QUERIES[q][2] for q in PEER_QUERIES) + " |",
         "|---|" + "---:|" * len(PEER_QUERIES),
     ]
-    previous: dict[str, float] = {}
+    previous: dict[str, list[float] | None] = dict.fromkeys(PEER_QUERIES)
     for method, label in layers.items():
         cells = []
         for query in PEER_QUERIES:
             row = _row(data, keys, query, method)
             if row is None:
                 cells.append("—")
+                previous[query] = None  # the next line's difference would span two layers
                 continue
-            added = "" if query not in previous else f", {row['median_us'] - previous[query]:+.1f}"
+            samples, before = row["samples_us"], previous[query]
+            added = ""
+            if before is not None:
+                added = f", {statistics.median(a - b for a, b in zip(samples, before)):+.1f}"
             cells.append(f"{row['median_us']:.1f} ({row['ratio_to_floor']:.2f}x{added})")
-            previous[query] = row["median_us"]
+            previous[query] = samples
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 

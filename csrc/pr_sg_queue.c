@@ -37,11 +37,12 @@
 #define PR_SG_DEFAULT_TIMEOUT_MS 60000u
 
 /* CLOCK_MONOTONIC_COARSE: its resolution (a tick, 1-10 ms) is far finer
- * than the PR_WAIT_MARGIN_MS every deadline carries, and it is read from the
- * vDSO's data page without touching the clocksource.  CLOCK_MONOTONIC is a
- * system call and an emulated device read per command where the clocksource
- * has no vDSO support (hpet, acpi_pm: common in virtual machines), which
- * measured 10 % of a whole PR IN in the lab guest. */
+ * than the PR_WAIT_MARGIN_MS every deadline carries, and the vDSO serves it
+ * from its data page whatever the clocksource (lib/vdso/gettimeofday.c,
+ * do_coarse).  CLOCK_MONOTONIC falls back to a system call, and reads the
+ * device, where the clocksource has no vDSO mode: hpet and acpi_pm, which
+ * the kernel picks when it finds the TSC unstable, as in emulated (TCG)
+ * guests.  There it measured 10 % of a whole PR IN. */
 uint64_t pr_sg_now_ms(void)
 {
     struct timespec now;
