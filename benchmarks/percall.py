@@ -477,14 +477,18 @@ def _stage_calls(device: Any, query: str) -> dict[str, Callable[[], object]]:
     arguments = _hot_arguments(device, query)
     lock = device._lock
 
+    failed = f"{query}: the C call failed (rc != PR_OK)"
+
     def bare() -> object:
         if function(*arguments) != 0:
-            raise RuntimeError(f"{query}: the C call failed (rc != PR_OK)")
+            raise RuntimeError(failed)
         return None
 
     def locked() -> object:
         with lock:
-            return bare()
+            if function(*arguments) != 0:
+                raise RuntimeError(failed)
+        return None
 
     return {"cffi_call": bare, "cffi_locked": locked}
 

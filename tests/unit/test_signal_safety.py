@@ -59,7 +59,7 @@ def _keys(count: int, generation: int = 9) -> bytes:
 @pytest.mark.usefixtures("storms_apply")
 def test_locks_held_for_a_round_are_released_wherever_a_handler_raises() -> None:
     """``holding`` (a polling round or a batch with its Devices' locks)."""
-    locks = [threading.Lock() for _ in range(19)]  # three ``with`` levels, the last one short
+    locks = [threading.Lock() for _ in range(19)]  # two ``with`` of eight, then three of one
 
     def step() -> None:
         for _ in range(20):
@@ -78,7 +78,7 @@ def test_holding_runs_the_function_with_every_lock_taken() -> None:
     def fails() -> int:
         raise KeyError
 
-    for count in (0, 1, 8, 9, 16, 17):
+    for count in (0, 1, 2, 7, 8, 9, 15, 16, 17, 23):
         locks = [threading.Lock() for _ in range(count)]
 
         def taken(locks: list[threading.Lock] = locks) -> int:
