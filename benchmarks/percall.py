@@ -588,8 +588,11 @@ def measure_per_call(
         for _ in range(settings.rounds):  # interleaved: A B C ... A B C ...
             for query, method, batch, count in batches:
                 samples[query, method].append(batch(count))
-        if any(_hot_arguments(device, query) is not hot[query] for query in PEER_QUERIES):
-            raise RuntimeError("the Device's buffers changed during the rounds")
+        for query in PEER_QUERIES:
+            arguments = _hot_arguments(device, query)
+            allocation = min(arguments[2], 65535)  # the capacity, as the C core caps it
+            if arguments is not hot[query] or allocation != int.from_bytes(sent[query][7:9], "big"):
+                raise RuntimeError(f"{query}: the Device's buffers changed during the run")
 
     rows = []
     for (query, method), values in samples.items():
