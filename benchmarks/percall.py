@@ -141,7 +141,18 @@ QUICK = Settings(
 
 # --------------------------------------------------------- the C floor ----
 
-FLOOR_SOURCE = r"""
+#: the clock both C programs time themselves with
+C_NOW = r"""
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+"""
+
+FLOOR_SOURCE = (
+    r"""
 #include <fcntl.h>
 #include <scsi/sg.h>
 #include <stdio.h>
@@ -152,13 +163,9 @@ FLOOR_SOURCE = r"""
 #include <unistd.h>
 
 /* floor DEV CDB-HEX ALLOCATION ITERATIONS: prints microseconds per SG_IO */
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
+"""
+    + C_NOW
+    + r"""
 int main(int argc, char **argv)
 {
     static unsigned char data[65535];
@@ -220,9 +227,11 @@ int main(int argc, char **argv)
     return 0;
 }
 """
+)
 
 
-CORE_SOURCE = r"""
+CORE_SOURCE = (
+    r"""
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,13 +242,9 @@ CORE_SOURCE = r"""
 
 /* core DEV QUERY CAPACITY TIMEOUT-MS ITERATIONS: microseconds per call of
  * pr_read_keys() or pr_read_reservation(), as a Device makes it */
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
+"""
+    + C_NOW
+    + r"""
 int main(int argc, char **argv)
 {
     static uint8_t buffer[65535];
@@ -290,17 +295,10 @@ int main(int argc, char **argv)
     return 0;
 }
 """
-#: the C core's Linux sources, as pr_native/_build.py compiles them
-CORE_SOURCES = (
-    "pr_cdb.c",
-    "pr_decode.c",
-    "pr_winbuf.c",
-    "pr_ops.c",
-    "pr_layout.c",
-    "pr_linux.c",
-    "pr_sg_queue.c",
-    "pr_poll_linux.c",
 )
+#: csrc/ files of the other platforms' transports (pr_native/_build.py):
+#: the Linux extension is built from all the others
+OTHER_PLATFORMS_SOURCES = ("pr_windows.c", "pr_unsupported.c", "pr_poll_fallback.c")
 
 
 def build_c(directory: Path, name: str, text: str, *extra: str) -> Path:
@@ -329,7 +327,7 @@ def build_core(directory: Path) -> Path:
         CORE_SOURCE,
         "-std=c99",
         f"-I{csrc}",
-        *(str(csrc / name) for name in CORE_SOURCES),
+        *sorted(str(p) for p in csrc.glob("*.c") if p.name not in OTHER_PLATFORMS_SOURCES),
     )
 
 
