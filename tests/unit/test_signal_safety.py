@@ -91,6 +91,37 @@ def test_holding_runs_the_function_with_every_lock_taken() -> None:
         assert not any(lock.locked() for lock in locks)
 
 
+class _Recorded:
+    """A lock stand-in that records when it is taken and released."""
+
+    def __init__(self, name: int, log: list[tuple[str, int]]) -> None:
+        self.name, self.log = name, log
+
+    def __enter__(self) -> None:
+        self.log.append(("take", self.name))
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.log.append(("release", self.name))
+
+
+def test_holding_takes_the_locks_in_their_order_and_calls_once() -> None:
+    """The order is what keeps two rounds over the same Devices from
+    deadlocking; hundreds of Devices stay far from the recursion limit."""
+    for count in (1, 7, 8, 9, 23, 500):
+        log: list[tuple[str, int]] = []
+        calls: list[int] = []
+
+        def function(log: list[tuple[str, int]] = log, calls: list[int] = calls) -> int:
+            calls.append(len(log))
+            return 7
+
+        assert holding([_Recorded(i, log) for i in range(count)], function) == 7
+        assert calls == [count]  # once, every lock taken
+        assert log == [("take", i) for i in range(count)] + [
+            ("release", i) for i in reversed(range(count))
+        ]
+
+
 @pytest.mark.usefixtures("storms_apply")
 def test_device_reads_and_buffers_survive_a_handler_raising_anywhere(
     fake_lib: FakeLib, device: pr.Device
