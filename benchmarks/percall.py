@@ -435,28 +435,32 @@ def _per_call(call: Callable[[], object]) -> Callable[[int], float]:
     return batch
 
 
-def _floor_batch(floor: Path, path: str, cdb: bytes) -> Callable[[int], float]:
-    allocation = str(int.from_bytes(cdb[7:9], "big"))
+def _allocation(cdb: bytes) -> int:
+    """A PR IN CDB's ALLOCATION LENGTH (SPC-4 6.16.1: bytes 7 and 8)."""
+    return int.from_bytes(cdb[7:9], "big")
+
+
+def _c_batch(*argv: object) -> Callable[[int], float]:
+    """A batch of one of the C programs: ``argv`` and the count appended;
+    the program prints its own µs per call."""
+    head = [str(a) for a in argv]
 
     def batch(count: int) -> float:
-        argv = [str(floor), path, cdb.hex(), allocation, str(count)]
-        done = subprocess.run(argv, check=True, capture_output=True, text=True)
+        done = subprocess.run([*head, str(count)], check=True, capture_output=True, text=True)
         return float(done.stdout)
 
     return batch
+
+
+def _floor_batch(floor: Path, path: str, cdb: bytes) -> Callable[[int], float]:
+    return _c_batch(floor, path, cdb.hex(), _allocation(cdb))
 
 
 def _core_batch(
     core: Path, path: str, query: str, cdb: bytes, timeout_ms: int
 ) -> Callable[[int], float]:
-    capacity = str(int.from_bytes(cdb[7:9], "big"))  # the same allocation length, so the same CDB
-
-    def batch(count: int) -> float:
-        argv = [str(core), path, query, capacity, str(timeout_ms), str(count)]
-        done = subprocess.run(argv, check=True, capture_output=True, text=True)
-        return float(done.stdout)
-
-    return batch
+    # the capacity that gives the same allocation length, so the same CDB
+    return _c_batch(core, path, query, _allocation(cdb), timeout_ms)
 
 
 def _hot_arguments(device: Any, query: str) -> Any:
@@ -543,6 +547,7 @@ def measure_per_call(
 ) -> list[dict[str, Any]]:
     """Median µs/call of every (query, method) with ``keys`` registered."""
     import pr_native as pr
+    from pr_native._native import lib
 
     batches: list[tuple[str, str, Callable[[int], float], int]] = []
     cdbs: dict[str, str] = {}
@@ -556,10 +561,14 @@ def measure_per_call(
             getattr(device, query)()
         sent = {query: _sent_cdb(device, query) for query in QUERIES}
         hot = {query: _hot_arguments(device, query) for query in PEER_QUERIES}
+        for query, arguments in hot.items():
+            # the capacity, the third argument, as the C core caps it
+            if min(arguments[2], lib.PR_ALLOCATION_MAX) != _allocation(sent[query]):
+                raise RuntimeError(f"{query}: the Device's hot path sends another CDB")
         for query, (_, option, _) in QUERIES.items():
             cdb = sent[query]
             cdbs[query] = cdb.hex(" ")
-            allocation = int.from_bytes(cdb[7:9], "big")
+            allocation = _allocation(cdb)
             batches.append((query, "c_floor", _floor_batch(floor, path, cdb), settings.calls))
             batches.append((query, "pr_native", _per_call(getattr(device, query)), settings.calls))
             if query in PEER_QUERIES:
@@ -586,11 +595,8 @@ def measure_per_call(
         for _ in range(settings.rounds):  # interleaved: A B C ... A B C ...
             for query, method, batch, count in batches:
                 samples[query, method].append(batch(count))
-        for query in PEER_QUERIES:
-            arguments = _hot_arguments(device, query)
-            allocation = min(arguments[2], 65535)  # the capacity, as the C core caps it
-            if arguments is not hot[query] or allocation != int.from_bytes(sent[query][7:9], "big"):
-                raise RuntimeError(f"{query}: the Device's buffers changed during the run")
+        if any(_hot_arguments(device, query) is not hot[query] for query in PEER_QUERIES):
+            raise RuntimeError("the Device's buffers changed during the rounds")
 
     rows = []
     for (query, method), values in samples.items():
