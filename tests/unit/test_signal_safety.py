@@ -74,23 +74,6 @@ def test_locks_held_for_a_round_are_released_wherever_a_handler_raises() -> None
     assert interrupted > 50, "the storm did not interrupt the rounds"
 
 
-def test_holding_runs_the_function_with_every_lock_taken() -> None:
-    def fails() -> int:
-        raise KeyError
-
-    for count in (0, 1, 2, 7, 8, 9, 15, 16, 17, 23):
-        locks = [threading.Lock() for _ in range(count)]
-
-        def taken(locks: list[threading.Lock] = locks) -> int:
-            return sum(lock.locked() for lock in locks)
-
-        assert holding(locks, taken) == count
-        assert not any(lock.locked() for lock in locks)
-        with pytest.raises(KeyError):
-            holding(locks, fails)
-        assert not any(lock.locked() for lock in locks)
-
-
 class _Recorded:
     """A lock stand-in that records when it is taken and released."""
 
@@ -105,21 +88,32 @@ class _Recorded:
 
 
 def test_holding_takes_the_locks_in_their_order_and_calls_once() -> None:
-    """The order is what keeps two rounds over the same Devices from
-    deadlocking; hundreds of Devices stay far from the recursion limit."""
-    for count in (1, 7, 8, 9, 23, 500):
+    """Every lock taken when the function runs, once; all released, in
+    reverse, after it returns or raises.  The order is what keeps two rounds
+    over the same Devices from deadlocking; hundreds of Devices stay far
+    from the recursion limit."""
+
+    def fails() -> int:
+        raise KeyError
+
+    for count in (0, 1, 2, 7, 8, 9, 15, 16, 17, 23, 500):
         log: list[tuple[str, int]] = []
         calls: list[int] = []
+        locks = [_Recorded(i, log) for i in range(count)]
+        taken = [("take", i) for i in range(count)]
+        released = [("release", i) for i in reversed(range(count))]
 
         def function(log: list[tuple[str, int]] = log, calls: list[int] = calls) -> int:
             calls.append(len(log))
             return 7
 
-        assert holding([_Recorded(i, log) for i in range(count)], function) == 7
+        assert holding(locks, function) == 7
         assert calls == [count]  # once, every lock taken
-        assert log == [("take", i) for i in range(count)] + [
-            ("release", i) for i in reversed(range(count))
-        ]
+        assert log == taken + released
+        log.clear()
+        with pytest.raises(KeyError):
+            holding(locks, fails)
+        assert log == taken + released
 
 
 @pytest.mark.usefixtures("storms_apply")
