@@ -17,7 +17,8 @@ core, each of the others adds one layer to the one before:
 
     c_core       pr_native's own C core (csrc/, built with gcc at run time)
                  called from a C loop: the CDB built, the sg queue's
-                 write()/poll()/read(), the response decoded
+                 write() and read()/poll() until the answer is read, the
+                 response decoded
     cffi_call    the Device's C call through cffi with its prebuilt
                  arguments (the GIL released for it), from Python
     cffi_locked  that call under the Device's lock, as read_keys() takes it

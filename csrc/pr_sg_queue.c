@@ -42,7 +42,8 @@
  * do_coarse).  CLOCK_MONOTONIC falls back to a system call, and reads the
  * device, where the clocksource has no vDSO mode: hpet and acpi_pm, which
  * the kernel picks when it finds the TSC unstable, as in emulated (TCG)
- * guests.  There it measured 10 % of a whole PR IN. */
+ * guests.  There a C loop over the core's READ KEYS went from 1.18x to
+ * 1.06x of a bare SG_IO loop. */
 uint64_t pr_sg_now_ms(void)
 {
     struct timespec now;

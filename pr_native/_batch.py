@@ -60,8 +60,8 @@ def holding(locks: Sequence[Any], function: Callable[[], int], start: int = 0) -
         return function()
     if left < 8:
         # One per frame: padding a ``with`` of eight with no-op context
-        # managers cost two Python calls each (50 µs a round for one lock in
-        # the lab guest).
+        # managers cost two Python calls each (one lock taken that way:
+        # 60-100 µs in the lab guest, by one with statement: 9-18 µs).
         with locks[start]:
             return holding(locks, function, start + 1)
     a, b, c, d, e, f, g, h = locks[start : start + 8]
