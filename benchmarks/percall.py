@@ -242,7 +242,7 @@ CORE_SOURCE = (
 #include "pr_native.h"
 
 /* core DEV QUERY CAPACITY TIMEOUT-MS ITERATIONS: microseconds per call of
- * pr_read_keys() or pr_read_reservation(), as a Device makes it */
+ * pr_read_keys_serial() or pr_read_reservation_serial(), as a Device makes it */
 """
     + C_NOW
     + r"""
@@ -250,6 +250,8 @@ int main(int argc, char **argv)
 {
     static uint8_t buffer[65535];
     static uint64_t keys[65535 / 8];
+    static uint8_t previous_data[65535];
+    struct pr_previous previous = {previous_data, sizeof previous_data, 0, 0};
     struct pr_device device;
     struct pr_result result;
     struct pr_keys keys_out;
@@ -282,11 +284,11 @@ int main(int argc, char **argv)
 
         if (n == 0)
             started = now();
-        rc = read_keys ? pr_read_keys(&device, buffer, capacity, timeout_ms, keys,
-                                      capacity / 8, &keys_out, &result)
-                       : pr_read_reservation(&device, buffer, capacity, timeout_ms,
-                                             &reservation_out, &result);
-        if (rc != PR_OK) {
+        rc = read_keys ? pr_read_keys_serial(&device, buffer, capacity, timeout_ms, keys,
+                                             capacity / 8, &keys_out, &result, &previous)
+                       : pr_read_reservation_serial(&device, buffer, capacity, timeout_ms,
+                                                    &reservation_out, &result, &previous);
+        if (rc < 1) { /* a serial on success */
             fprintf(stderr, "%s: rc %d\n", argv[2], rc);
             return 1;
         }
@@ -480,16 +482,16 @@ def _stage_calls(device: Any, query: str) -> dict[str, Callable[[], object]]:
     arguments = _hot_arguments(device, query)
     lock = device._lock
 
-    failed = f"{query}: the C call failed (rc != PR_OK)"
+    failed = f"{query}: the C call failed (rc is not a response's serial)"
 
     def bare() -> object:
-        if function(*arguments) != 0:
+        if function(*arguments) < 1:
             raise RuntimeError(failed)
         return None
 
     def locked() -> object:
         with lock:
-            if function(*arguments) != 0:
+            if function(*arguments) < 1:
                 raise RuntimeError(failed)
         return None
 

@@ -227,6 +227,36 @@ int pr_read_keys(const struct pr_device *device, uint8_t *buffer, uint32_t capac
 int pr_read_reservation(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
                         uint32_t timeout_ms, struct pr_reservation *out,
                         struct pr_result *result);
+
+/* The previous response to one query, kept so that an unchanged response is
+ * told by its bytes alone (what a monitor polls for): the caller then reuses
+ * the result it built for that response.  data holds capacity bytes, which
+ * the caller owns; a zeroed struct has none kept (serial 0). */
+struct pr_previous {
+    uint8_t *data;
+    uint32_t capacity;
+    uint32_t length;
+    int32_t serial;
+};
+
+/* The serial, 1 and up, of the response data[0..length): the previous
+ * response's when the bytes are the same, else the next serial (after
+ * INT32_MAX, 1), this response then kept as the previous one.  The serial
+ * is the whole verdict: equal serials are equal bytes.  A response longer
+ * than capacity gets a new serial and is not kept. */
+int pr_response_serial(struct pr_previous *previous, const uint8_t *data, uint32_t length);
+
+/* pr_read_keys() and pr_read_reservation(), returning on success the
+ * response's serial (pr_response_serial) instead of PR_OK: the only
+ * functions that return a positive value; their errors are as theirs. */
+int pr_read_keys_serial(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                        uint32_t timeout_ms, uint64_t *keys, uint32_t max_keys,
+                        struct pr_keys *out, struct pr_result *result,
+                        struct pr_previous *previous);
+int pr_read_reservation_serial(const struct pr_device *device, uint8_t *buffer,
+                               uint32_t capacity, uint32_t timeout_ms,
+                               struct pr_reservation *out, struct pr_result *result,
+                               struct pr_previous *previous);
 int pr_report_capabilities(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
                            uint32_t timeout_ms, struct pr_capabilities *out,
                            struct pr_result *result);

@@ -71,6 +71,52 @@ int pr_read_reservation(const struct pr_device *device, uint8_t *buffer, uint32_
     return pr_decode_read_reservation(buffer, result->transferred, out, &result->needed);
 }
 
+int pr_response_serial(struct pr_previous *previous, const uint8_t *data, uint32_t length)
+{
+    if (previous->serial > 0 && length == previous->length &&
+        (length == 0 || memcmp(previous->data, data, length) == 0))
+        return previous->serial;
+    previous->serial = previous->serial >= INT32_MAX ? 1 : previous->serial + 1;
+    if (length > previous->capacity || (length > 0 && previous->data == NULL)) {
+        previous->length = UINT32_MAX; /* longer than any kept response: never equal */
+    } else {
+        if (length > 0)
+            memcpy(previous->data, data, length);
+        previous->length = length;
+    }
+    return previous->serial;
+}
+
+int pr_read_keys_serial(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
+                        uint32_t timeout_ms, uint64_t *keys, uint32_t max_keys,
+                        struct pr_keys *out, struct pr_result *result,
+                        struct pr_previous *previous)
+{
+    int rc;
+
+    if (previous == NULL)
+        return PR_ERR_ARGUMENT; /* before any I/O */
+    rc = pr_read_keys(device, buffer, capacity, timeout_ms, keys, max_keys, out, result);
+    if (rc != PR_OK)
+        return rc;
+    return pr_response_serial(previous, buffer, result->transferred);
+}
+
+int pr_read_reservation_serial(const struct pr_device *device, uint8_t *buffer,
+                               uint32_t capacity, uint32_t timeout_ms,
+                               struct pr_reservation *out, struct pr_result *result,
+                               struct pr_previous *previous)
+{
+    int rc;
+
+    if (previous == NULL)
+        return PR_ERR_ARGUMENT; /* before any I/O */
+    rc = pr_read_reservation(device, buffer, capacity, timeout_ms, out, result);
+    if (rc != PR_OK)
+        return rc;
+    return pr_response_serial(previous, buffer, result->transferred);
+}
+
 int pr_report_capabilities(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
                            uint32_t timeout_ms, struct pr_capabilities *out,
                            struct pr_result *result)

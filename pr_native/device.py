@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 _KEY_SIZE = 8
 # The hot path's names, bound once (module globals are found faster than
 # attributes of lib, ffi and tuple).
-_pr_read_keys = lib.pr_read_keys
-_pr_read_reservation = lib.pr_read_reservation
+_pr_read_keys = lib.pr_read_keys_serial
+_pr_read_reservation = lib.pr_read_reservation_serial
 _unpack = ffi.unpack
 _tuple_new = tuple.__new__
 
@@ -58,10 +58,17 @@ def _keys_unpack(count: int) -> Callable[[Any], tuple[int, ...]]:
     return unpack
 
 
-# The fast paths' "last response and its result" before any: b"" is never a
-# whole response.
-_NO_LAST_KEYS = (b"", Registrations(0, ()))
-_NO_LAST_RESERVATION = (b"", ReservationStatus(0, None))
+def _previous(capacity: int) -> tuple[Any, Any]:
+    """A ``struct pr_previous`` with room for one response of ``capacity``
+    bytes, and that room (which the struct does not keep alive)."""
+    data = ffi.new("uint8_t[]", capacity)
+    return ffi.new("struct pr_previous *", {"data": data, "capacity": capacity}), data
+
+
+# The fast paths' "serial of the last response and its result" before any:
+# None is no serial (the C core's are 1 and up, its errors negative).
+_NO_LAST_KEYS: tuple[int | None, Registrations] = (None, Registrations(0, ()))
+_NO_LAST_RESERVATION: tuple[int | None, ReservationStatus] = (None, ReservationStatus(0, None))
 
 _MIN_DESCRIPTOR_SIZE = 24  # READ FULL STATUS descriptor without its TransportID
 _SPEC_I_PT_HEADER = 28
@@ -309,14 +316,15 @@ class Device:
         buffer = ffi.new("uint8_t[]", capacity)
         max_keys = capacity // _KEY_SIZE
         keys = ffi.new("uint64_t[]", max_keys)
-        keys_bytes, response_bytes = ffi.buffer(keys), ffi.buffer(buffer)
+        keys_bytes = ffi.buffer(keys)
         registrants = self._registrants
         if registrants is not None:
             registrants = self._registrants_for(capacity)
+        previous = (_previous(capacity), _previous(capacity))
         keys_call, reservation_call = self._calls(
-            buffer, capacity, keys, max_keys, self._keep_response
+            buffer, capacity, keys, max_keys, previous, self._keep_response
         )
-        self._capacity, self._buffer, self._response_bytes = capacity, buffer, response_bytes
+        self._capacity, self._buffer, self._previous = capacity, buffer, previous
         self._max_keys, self._keys, self._keys_bytes = max_keys, keys, keys_bytes
         self._registrants = registrants
         self._last_keys, self._last_reservation = _NO_LAST_KEYS, _NO_LAST_RESERVATION
@@ -326,21 +334,24 @@ class Device:
         """Keep each response's bytes in ``_response`` (or stop): the hot
         path is off meanwhile.  The flag and the hot path's arguments are
         assigned in one step."""
-        calls = self._calls(self._buffer, self._capacity, self._keys, self._max_keys, keep)
+        calls = self._calls(
+            self._buffer, self._capacity, self._keys, self._max_keys, self._previous, keep
+        )
         self._keep_response, (self._keys_call, self._reservation_call) = keep, calls
 
     def _calls(
-        self, buffer: Any, capacity: int, keys: Any, max_keys: int, keep: bool
+        self, buffer: Any, capacity: int, keys: Any, max_keys: int, previous: Any, keep: bool
     ) -> tuple[Any, Any]:
         """The argument tuples of the hot path's C calls at the default
-        timeout, for these buffers; None while every command must take the
-        general path (closed, or responses kept: ``keep``)."""
+        timeout, for these buffers and the previous responses they compare
+        with (READ KEYS', READ RESERVATION's); None while every command must
+        take the general path (closed, or responses kept: ``keep``)."""
         if self._closed or keep:
             return None, None
         common = (self._device, buffer, capacity, self._timeout_ms)
         return (
-            (*common, keys, max_keys, self._keys_out, self._result),
-            (*common, self._reservation_out, self._result),
+            (*common, keys, max_keys, self._keys_out, self._result, previous[0][0]),
+            (*common, self._reservation_out, self._result, previous[1][0]),
         )
 
     @staticmethod
@@ -445,6 +456,11 @@ class Device:
     # read_keys() and read_reservation() are what monitoring daemons call
     # most: their common case (GOOD, the response whole) is one C call and one
     # record built in place; anything else takes the general path above.
+    # The C call returns the response's serial (pr_response_serial): the
+    # last one's when the bytes are the same, whose result is reused.  The
+    # result is kept with the serial it was built for, so a result that a
+    # signal handler's exception kept from being stored is never stale: the
+    # serial then differs and the response is decoded.
 
     def read_keys(self, *, timeout: float | None = None) -> Registrations:
         """READ KEYS: the PR generation and every registered key."""
@@ -455,18 +471,17 @@ class Device:
             call, rc = self._keys_call, None
             if call is not None and timeout is None:
                 rc = _pr_read_keys(*call)
-                if rc == 0:
+                last = self._last_keys
+                if rc == last[0]:
                     # The same response bytes as last time (a monitor's common
                     # case) give the same immutable result, undecoded.
-                    data = self._response_bytes[: call[7].transferred]
-                    last = self._last_keys
-                    if last[0] == data:
-                        return last[1]
+                    return last[1]
+                if rc > 0:
                     out = call[6]
                     n = out.count
                     unpack = _KEYS_UNPACK.get(n) or _keys_unpack(n)
                     keys = _tuple_new(Registrations, (out.generation, unpack(self._keys_bytes)))
-                    self._last_keys = (data, keys)
+                    self._last_keys = (rc, keys)
                     return keys
             return self._read_keys(self._timeout_for(timeout), rc)
 
@@ -476,13 +491,12 @@ class Device:
             call, rc = self._reservation_call, None
             if call is not None and timeout is None:
                 rc = _pr_read_reservation(*call)
-                if rc == 0:
-                    data = self._response_bytes[: call[5].transferred]  # as read_keys
-                    last = self._last_reservation
-                    if last[0] == data:
-                        return last[1]
+                last = self._last_reservation
+                if rc == last[0]:  # as read_keys
+                    return last[1]
+                if rc > 0:
                     status = _decode.reservation_status(call[4])
-                    self._last_reservation = (data, status)
+                    self._last_reservation = (rc, status)
                     return status
             out = self._reservation_out
             return self._pr_in(

@@ -25,8 +25,8 @@ def fake_lib(monkeypatch: pytest.MonkeyPatch) -> FakeLib:
     monkeypatch.setattr(pr_native.device, "lib", fake)
     monkeypatch.setattr(pr_native.identity, "lib", fake)  # Device.identify's commands
     # the hot path's functions, bound at import
-    monkeypatch.setattr(pr_native.device, "_pr_read_keys", fake.pr_read_keys)
-    monkeypatch.setattr(pr_native.device, "_pr_read_reservation", fake.pr_read_reservation)
+    monkeypatch.setattr(pr_native.device, "_pr_read_keys", fake.pr_read_keys_serial)
+    monkeypatch.setattr(pr_native.device, "_pr_read_reservation", fake.pr_read_reservation_serial)
     return fake
 
 

@@ -70,6 +70,9 @@ class FakeLib:
     resumed: int = 0
     in_flight: bool = False
     """The last scripted command is still in flight (what ``pr_settled`` says)."""
+    returned: int | None = None
+    """The return code of the last command whose caller a handler's exception
+    met as it returned (``on_return``)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -117,6 +120,7 @@ class FakeLib:
             rc = reply(call, result)
         except _OnReturn as returned:
             self.in_flight = returned.rc == lib.PR_ERR_INTERRUPTED
+            self.returned = returned.rc
             raise returned.exception from None
         except BaseException:
             self.in_flight = True
@@ -136,6 +140,27 @@ class FakeLib:
 
     def pr_read_reservation(self, *args: Any) -> int:
         return self._run("pr_read_reservation", args, args[3])
+
+    # The hot path's variants (pr_ops.c): the same command, then the real
+    # core's serial of the response that the reply wrote, which the C core
+    # has taken also when a handler's exception meets the call as it returns.
+    def pr_read_keys_serial(self, *args: Any) -> int:
+        return self._serial(lambda: self.pr_read_keys(*args[:8]), args[8], args[1], args[7])
+
+    def pr_read_reservation_serial(self, *args: Any) -> int:
+        return self._serial(lambda: self.pr_read_reservation(*args[:6]), args[6], args[1], args[5])
+
+    def _serial(self, command: Callable[[], int], previous: Any, buffer: Any, result: Any) -> int:
+        self.returned = None
+        try:
+            rc = command()
+        except BaseException:
+            if self.returned == lib.PR_OK:
+                self.real.pr_response_serial(previous, buffer, result.transferred)
+            raise
+        if rc != lib.PR_OK:
+            return rc
+        return int(self.real.pr_response_serial(previous, buffer, result.transferred))
 
     def pr_report_capabilities(self, *args: Any) -> int:
         return self._run("pr_report_capabilities", args, args[3])

@@ -16,7 +16,7 @@ from pr_native import (
     TransportID,
 )
 
-from .fake_device import FakeLib, data, good
+from .fake_device import FakeLib, data, good, on_return
 
 K1 = 0x0102030405060708
 K2 = 0xA1A2A3A4A5A6A7A8
@@ -192,6 +192,29 @@ def test_the_same_response_gives_the_same_result_and_another_one_its_own(
     )
     assert (c.generation, c.reservation) == (4, None)
     assert d.reservation is not None and d.reservation.type == T.WRITE_EXCLUSIVE
+
+
+def test_a_result_a_handler_kept_from_being_stored_is_not_given_later(
+    device: Device, fake_lib: FakeLib
+) -> None:
+    """A signal handler's exception as the C call returns: the core has
+    taken the new response as the previous one, the Device has not stored
+    its result.  The same response next time is decoded, not answered with
+    the result of the one before it."""
+    two = bytes.fromhex(f"00 00 00 2a 00 00 00 10 {K1_HEX} {K2_HEX}")
+    one = two[:7] + b"\x08" + two[8:16]
+    fake_lib.replies += [data(two), on_return(data(one), KeyboardInterrupt()), data(one)]
+    assert device.read_keys().keys == (K1, K2)
+    with pytest.raises(KeyboardInterrupt):
+        device.read_keys()
+    assert device.read_keys().keys == (K1,)
+    held = bytes.fromhex(f"00 00 00 03 00 00 00 10 {K1_HEX} 00 00 00 00 00 06 00 00")
+    free = bytes.fromhex("00 00 00 03 00 00 00 00")
+    fake_lib.replies += [data(held), on_return(data(free), KeyboardInterrupt()), data(free)]
+    assert device.read_reservation().reservation is not None
+    with pytest.raises(KeyboardInterrupt):
+        device.read_reservation()
+    assert device.read_reservation().reservation is None
 
 
 def test_read_reservation(device: Device, fake_lib: FakeLib) -> None:

@@ -283,8 +283,8 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sim]:
     the simulated nexuses' (``Sim.port``)."""
     fake = FakeLib(lib)
     monkeypatch.setattr(pr_native.device, "lib", fake)
-    monkeypatch.setattr(pr_native.device, "_pr_read_keys", fake.pr_read_keys)
-    monkeypatch.setattr(pr_native.device, "_pr_read_reservation", fake.pr_read_reservation)
+    monkeypatch.setattr(pr_native.device, "_pr_read_keys", fake.pr_read_keys_serial)
+    monkeypatch.setattr(pr_native.device, "_pr_read_reservation", fake.pr_read_reservation_serial)
     simulated = Sim(fake)
 
     def identify(self: Device, *, timeout: float | None = None) -> FakeIdentity:

@@ -348,8 +348,8 @@ def lab(monkeypatch: pytest.MonkeyPatch, lu: LogicalUnit, other_lu: LogicalUnit)
     }
     fake = LabLib(lib, paths)
     monkeypatch.setattr(pr_native.device, "lib", fake)
-    monkeypatch.setattr(pr_native.device, "_pr_read_keys", fake.pr_read_keys)
-    monkeypatch.setattr(pr_native.device, "_pr_read_reservation", fake.pr_read_reservation)
+    monkeypatch.setattr(pr_native.device, "_pr_read_keys", fake.pr_read_keys_serial)
+    monkeypatch.setattr(pr_native.device, "_pr_read_reservation", fake.pr_read_reservation_serial)
 
     def identify(device: pr.Device, *, timeout: float | None = None) -> Any:
         unit, _ = paths[device.path]
