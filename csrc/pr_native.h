@@ -7,7 +7,9 @@
  * stay within what cffi's cdef parser accepts: plain declarations, fixed-width
  * integer types and "#define NAME integer" constants.
  *
- * Conventions: every function returns PR_OK (0) or a negative PR_ERR_* code.
+ * Conventions: every function returns PR_OK (0) or a negative PR_ERR_* code,
+ * but where its comment says what else it returns on success (a serial, a
+ * count, a yes/no).
  * Multi-byte wire fields are big-endian (SPC-4 3.5.x) unless a comment says
  * otherwise; the core never reads past the bytes a device actually transferred.
  */
@@ -241,14 +243,16 @@ struct pr_previous {
 
 /* The serial, 1 and up, of the response data[0..length): the previous
  * response's when the bytes are the same, else the next serial (after
- * INT32_MAX, 1), this response then kept as the previous one.  The serial
- * is the whole verdict: equal serials are equal bytes.  A response longer
- * than capacity gets a new serial and is not kept. */
+ * INT32_MAX, 1), this response then kept as the previous one.  Within one
+ * struct the serial is the whole verdict: the same serial, the same bytes
+ * (a caller that replaces the struct forgets the serials it had).  A
+ * response longer than capacity gets a new serial and is not kept.
+ * PR_ERR_ARGUMENT for a NULL previous or data. */
 int pr_response_serial(struct pr_previous *previous, const uint8_t *data, uint32_t length);
 
 /* pr_read_keys() and pr_read_reservation(), returning on success the
- * response's serial (pr_response_serial) instead of PR_OK: the only
- * functions that return a positive value; their errors are as theirs. */
+ * response's serial (pr_response_serial) instead of PR_OK; their errors are
+ * as theirs, and PR_ERR_ARGUMENT, nothing sent, for a NULL previous. */
 int pr_read_keys_serial(const struct pr_device *device, uint8_t *buffer, uint32_t capacity,
                         uint32_t timeout_ms, uint64_t *keys, uint32_t max_keys,
                         struct pr_keys *out, struct pr_result *result,

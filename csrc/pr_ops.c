@@ -71,12 +71,25 @@ int pr_read_reservation(const struct pr_device *device, uint8_t *buffer, uint32_
     return pr_decode_read_reservation(buffer, result->transferred, out, &result->needed);
 }
 
+/* PR_ERR_ARGUMENT with *result zeroed, as pr_execute_begin() refuses. */
+static int pr_refused(struct pr_result *result)
+{
+    if (result != NULL)
+        memset(result, 0, sizeof(*result));
+    return PR_ERR_ARGUMENT;
+}
+
 int pr_response_serial(struct pr_previous *previous, const uint8_t *data, uint32_t length)
 {
-    if (previous->serial > 0 && length == previous->length &&
+    if (previous == NULL || (data == NULL && length > 0))
+        return PR_ERR_ARGUMENT;
+    /* The kept bytes: a serial of 1 and up, a length within the room. */
+    if (previous->serial > 0 && previous->length <= previous->capacity &&
+        length == previous->length &&
         (length == 0 || memcmp(previous->data, data, length) == 0))
         return previous->serial;
-    previous->serial = previous->serial >= INT32_MAX ? 1 : previous->serial + 1;
+    previous->serial =
+        previous->serial <= 0 || previous->serial == INT32_MAX ? 1 : previous->serial + 1;
     if (length > previous->capacity || (length > 0 && previous->data == NULL)) {
         previous->length = UINT32_MAX; /* longer than any kept response: never equal */
     } else {
@@ -95,7 +108,7 @@ int pr_read_keys_serial(const struct pr_device *device, uint8_t *buffer, uint32_
     int rc;
 
     if (previous == NULL)
-        return PR_ERR_ARGUMENT; /* before any I/O */
+        return pr_refused(result); /* before any I/O */
     rc = pr_read_keys(device, buffer, capacity, timeout_ms, keys, max_keys, out, result);
     if (rc != PR_OK)
         return rc;
@@ -110,7 +123,7 @@ int pr_read_reservation_serial(const struct pr_device *device, uint8_t *buffer,
     int rc;
 
     if (previous == NULL)
-        return PR_ERR_ARGUMENT; /* before any I/O */
+        return pr_refused(result); /* before any I/O */
     rc = pr_read_reservation(device, buffer, capacity, timeout_ms, out, result);
     if (rc != PR_OK)
         return rc;

@@ -58,11 +58,13 @@ def _keys_unpack(count: int) -> Callable[[Any], tuple[int, ...]]:
     return unpack
 
 
-def _previous(capacity: int) -> tuple[Any, Any]:
+def _previous(capacity: int) -> Any:
     """A ``struct pr_previous`` with room for one response of ``capacity``
-    bytes, and that room (which the struct does not keep alive)."""
-    data = ffi.new("uint8_t[]", capacity)
-    return ffi.new("struct pr_previous *", {"data": data, "capacity": capacity}), data
+    bytes, which lives as long as the struct does (ffi.gc's destructor holds
+    it): an argument tuple kept after the Device's buffers grew stays valid."""
+    room = ffi.new("uint8_t[]", capacity)
+    previous = ffi.new("struct pr_previous *", {"data": room, "capacity": capacity})
+    return ffi.gc(previous, lambda _previous, room=room: None)
 
 
 # The fast paths' "serial of the last response and its result" before any:
@@ -350,8 +352,8 @@ class Device:
             return None, None
         common = (self._device, buffer, capacity, self._timeout_ms)
         return (
-            (*common, keys, max_keys, self._keys_out, self._result, previous[0][0]),
-            (*common, self._reservation_out, self._result, previous[1][0]),
+            (*common, keys, max_keys, self._keys_out, self._result, previous[0]),
+            (*common, self._reservation_out, self._result, previous[1]),
         )
 
     @staticmethod

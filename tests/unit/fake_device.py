@@ -151,6 +151,8 @@ class FakeLib:
         return self._serial(lambda: self.pr_read_reservation(*args[:6]), args[6], args[1], args[5])
 
     def _serial(self, command: Callable[[], int], previous: Any, buffer: Any, result: Any) -> int:
+        if previous == ffi.NULL:  # the C core's refusal, before any I/O
+            return int(lib.PR_ERR_ARGUMENT)
         self.returned = None
         try:
             rc = command()

@@ -217,6 +217,20 @@ def test_a_result_a_handler_kept_from_being_stored_is_not_given_later(
     assert device.read_reservation().reservation is None
 
 
+def test_buffers_that_grow_forget_the_result_kept_for_the_old_ones(
+    device: Device, fake_lib: FakeLib
+) -> None:
+    """The C core's serials start again with the grown buffers' struct: the
+    result kept for a serial of the old one is never given for the new one's."""
+    two = bytes.fromhex(f"00 00 00 2a 00 00 00 10 {K1_HEX} {K2_HEX}")
+    one = two[:7] + b"\x08" + two[8:16]
+    many = (0x2A).to_bytes(4, "big") + (8 * 700).to_bytes(4, "big") + bytes(8 * 700)
+    fake_lib.replies += [data(two), data(many), data(many), data(one)]
+    assert device.read_keys().keys == (K1, K2)
+    assert len(device.read_keys().keys) == 700  # cut short: the buffers grow, read again
+    assert device.read_keys().keys == (K1,)
+
+
 def test_read_reservation(device: Device, fake_lib: FakeLib) -> None:
     fake_lib.replies.append(
         data(bytes.fromhex(f"00 00 00 03 00 00 00 10 {K1_HEX} 00 00 00 00 00 06 00 00"))

@@ -54,10 +54,27 @@ def test_the_serial_wraps_to_one_and_never_reaches_zero() -> None:
     assert serial(kept, KEYS_TWO) == 1
 
 
+def test_a_struct_it_did_not_fill_is_taken_as_keeping_nothing() -> None:
+    kept, _ = previous(64)
+    kept.serial, kept.length = -5, 8  # no serial: nothing kept
+    assert serial(kept, KEYS_ONE[:8]) == 1
+    kept.length = 65  # a length beyond the room: nothing kept
+    assert serial(kept, KEYS_ONE) == 2
+    assert serial(kept, KEYS_ONE) == 2
+
+
+def test_no_struct_or_no_bytes_is_refused() -> None:
+    kept, _ = previous(64)
+    assert lib.pr_response_serial(ffi.NULL, ffi.from_buffer(KEYS_ONE), 16) == lib.PR_ERR_ARGUMENT
+    assert lib.pr_response_serial(kept, ffi.NULL, 16) == lib.PR_ERR_ARGUMENT
+    assert kept.serial == 0
+
+
 def test_the_hot_path_functions_refuse_no_previous_before_any_io() -> None:
     device = ffi.new("struct pr_device *")
     device.handle = -1
     result = ffi.new("struct pr_result *")
+    result.cdb_len, result.os_error = 10, 5  # a previous command's
     buffer = ffi.new("uint8_t[]", 64)
     keys = ffi.new("uint64_t[]", 8)
     keys_out = ffi.new("struct pr_keys *")
@@ -70,4 +87,5 @@ def test_the_hot_path_functions_refuse_no_previous_before_any_io() -> None:
         lib.pr_read_reservation_serial(device, buffer, 64, 1000, reservation_out, result, ffi.NULL)
         == lib.PR_ERR_ARGUMENT
     )
-    assert result.cdb_len == 0  # no CDB was built: nothing was sent
+    # zeroed, as every refused argument leaves it, and no CDB built: nothing sent
+    assert (result.cdb_len, result.os_error) == (0, 0)

@@ -15,6 +15,7 @@ import random
 import signal
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -116,6 +117,14 @@ def test_holding_takes_the_locks_in_their_order_and_calls_once() -> None:
         assert log == taken + released
 
 
+def _decoded_keys(kept: Any) -> pr.Registrations:
+    """What the C decoder makes of a ``struct pr_previous``'s READ KEYS response."""
+    keys, out = ffi.new("uint64_t[]", 1024), ffi.new("struct pr_keys *")
+    rc = lib.pr_decode_read_keys(kept.data, kept.length, keys, 1024, out, ffi.new("uint64_t *"))
+    assert rc == lib.PR_OK
+    return pr.Registrations(out.generation, tuple(keys[0 : out.count]))
+
+
 @pytest.mark.usefixtures("storms_apply")
 def test_device_reads_and_buffers_survive_a_handler_raising_anywhere(
     fake_lib: FakeLib, device: pr.Device
@@ -149,9 +158,16 @@ def test_device_reads_and_buffers_survive_a_handler_raising_anywhere(
         )
         assert ffi.sizeof(device._keys) == 8 * device._max_keys
         call = device._keys_call
-        assert call is None or (call[1] is device._buffer and call[4] is device._keys), (
-            "the hot path's arguments are not the current buffers"
-        )
+        assert call is None or (
+            call[1] is device._buffer
+            and call[4] is device._keys
+            and call[8] is device._previous[0]
+            and device._reservation_call[6] is device._previous[1]
+        ), "the hot path's arguments are not the current buffers"
+        serial, result = device._last_keys
+        kept = device._previous[0]
+        if serial == kept.serial:  # else the next call decodes: the serial differs
+            assert result == _decoded_keys(kept), "the kept result is not the kept response's"
         for half_closed in other:
             assert not half_closed.closed or half_closed._keys_call is None
             half_closed.close()
