@@ -8,7 +8,7 @@
  * integer types and "#define NAME integer" constants.
  *
  * Conventions: every function returns PR_OK (0) or a negative PR_ERR_* code,
- * but where its comment says what else it returns on success (a serial, a
+ * except where its comment says what else it returns on success (a serial, a
  * count, a yes/no).
  * Multi-byte wire fields are big-endian (SPC-4 3.5.x) unless a comment says
  * otherwise; the core never reads past the bytes a device actually transferred.
@@ -247,7 +247,7 @@ struct pr_previous {
  * struct the serial is the whole verdict: the same serial, the same bytes
  * (a caller that replaces the struct forgets the serials it had).  A
  * response longer than capacity gets a new serial and is not kept.
- * PR_ERR_ARGUMENT for a NULL previous or data. */
+ * PR_ERR_ARGUMENT for a NULL previous, or NULL data with a length. */
 int pr_response_serial(struct pr_previous *previous, const uint8_t *data, uint32_t length);
 
 /* pr_read_keys() and pr_read_reservation(), returning on success the

@@ -84,8 +84,8 @@ int pr_response_serial(struct pr_previous *previous, const uint8_t *data, uint32
     if (previous == NULL || (data == NULL && length > 0))
         return PR_ERR_ARGUMENT;
     /* The kept bytes: a serial of 1 and up, a length within the room. */
-    if (previous->serial > 0 && previous->length <= previous->capacity &&
-        length == previous->length &&
+    if (previous->serial > 0 && previous->data != NULL &&
+        previous->length <= previous->capacity && length == previous->length &&
         (length == 0 || memcmp(previous->data, data, length) == 0))
         return previous->serial;
     previous->serial =

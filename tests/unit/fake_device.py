@@ -145,14 +145,16 @@ class FakeLib:
     # core's serial of the response that the reply wrote, which the C core
     # has taken also when a handler's exception meets the call as it returns.
     def pr_read_keys_serial(self, *args: Any) -> int:
+        if args[8] == ffi.NULL:  # the C core's own refusal, before any I/O
+            return int(self.real.pr_read_keys_serial(*args))
         return self._serial(lambda: self.pr_read_keys(*args[:8]), args[8], args[1], args[7])
 
     def pr_read_reservation_serial(self, *args: Any) -> int:
+        if args[6] == ffi.NULL:
+            return int(self.real.pr_read_reservation_serial(*args))
         return self._serial(lambda: self.pr_read_reservation(*args[:6]), args[6], args[1], args[5])
 
     def _serial(self, command: Callable[[], int], previous: Any, buffer: Any, result: Any) -> int:
-        if previous == ffi.NULL:  # the C core's refusal, before any I/O
-            return int(lib.PR_ERR_ARGUMENT)
         self.returned = None
         try:
             rc = command()

@@ -55,12 +55,16 @@ def test_the_serial_wraps_to_one_and_never_reaches_zero() -> None:
 
 
 def test_a_struct_it_did_not_fill_is_taken_as_keeping_nothing() -> None:
-    kept, _ = previous(64)
-    kept.serial, kept.length = -5, 8  # no serial: nothing kept
-    assert serial(kept, KEYS_ONE[:8]) == 1
-    kept.length = 65  # a length beyond the room: nothing kept
-    assert serial(kept, KEYS_ONE) == 2
-    assert serial(kept, KEYS_ONE) == 2
+    kept, room = previous(8)
+    assert serial(kept, KEYS_ONE[:8]) == 1 and bytes(room) == KEYS_ONE[:8]
+    for no_serial in (0, -5):  # the same bytes in the room, but no serial
+        kept.serial = no_serial
+        assert serial(kept, KEYS_ONE[:8]) == 1
+    kept.serial, kept.capacity = 3, 4  # the same bytes, but a length beyond the room
+    assert serial(kept, KEYS_ONE[:8]) == 4
+    roomless = ffi.new("struct pr_previous *", {"capacity": 64, "length": 8, "serial": 1})
+    assert serial(roomless, KEYS_ONE[:8]) == 2  # no room: nothing kept, nothing read
+    assert roomless.length == 2**32 - 1 and serial(roomless, KEYS_ONE[:8]) == 3
 
 
 def test_no_struct_or_no_bytes_is_refused() -> None:

@@ -138,13 +138,22 @@ def test_device_reads_and_buffers_survive_a_handler_raising_anywhere(
     other: list[pr.Device] = []
     before = null_descriptors()
 
+    steps = [0]
+
     def step() -> None:
-        fake_lib.replies[:] = [data(short), data(no_reservation), data(long), data(long)]
+        # The keys' generation changes from step to step, so a result kept
+        # for another response than the kept one would be seen (check).
+        steps[0] += 1
+        generation = steps[0] % 1000
+        before_growth, after_growth = _keys(2, generation), _keys(3, generation)
+        fake_lib.replies[:] = [data(before_growth), data(no_reservation), data(long), data(long)]
         fake_lib.in_flight = False
         fake_lib.calls.clear()
-        device.read_keys()
-        device.read_reservation()
+        assert device.read_keys() == pr.Registrations(generation, (1, 2))
+        assert device.read_reservation() == pr.ReservationStatus(9, None)
         device.read_keys(timeout=5)  # the general path: grows the buffer
+        fake_lib.replies[:] = [data(after_growth)]  # (one long reply is left if it had grown)
+        assert device.read_keys() == pr.Registrations(generation, (1, 2, 3))  # grown buffers
         device._allocate(4096)  # back to the first size, for the next step
         other.append(pr.Device("/dev/sg-other"))
         other[0].close()
