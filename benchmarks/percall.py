@@ -23,6 +23,11 @@ core, each of the others adds one layer to the one before:
                  arguments (the GIL released for it), from Python
     cffi_locked  that call under the Device's lock, as read_keys() takes it
 
+and, as the reference for those layers, the cheapest a Python caller gets:
+
+    sgio_call    cython-sgio's sgio.execute() alone from a Python loop, the
+                 response not decoded (no lock, no result)
+
 Every method sends the CDB pr_native sends (its allocation length included)
 to the same /dev/sgN; sg_persist builds its own.  The peers decode READ KEYS
 (generation and keys) and READ RESERVATION (generation, key, scope, type);
@@ -98,6 +103,10 @@ STAGES: dict[str, str] = {
     "c_core": "pr_native's C core from a C loop (instead of SG_IO)",
     "cffi_call": "+ the cffi call (GIL released)",
     "cffi_locked": "+ the Device's lock",
+}
+#: measured for PEER_QUERIES next to the layers, and shown under them
+REFERENCES: dict[str, str] = {
+    "sgio_call": "cython-sgio's sgio.execute() alone from Python (no decoding, no lock)",
 }
 #: queries the Python peers decode (the others they would hand back as bytes)
 PEER_QUERIES = ("read_keys", "read_reservation")
@@ -518,6 +527,13 @@ def _sgio_call(sg_file: Any, cdb: bytes, allocation: int, decode: Any) -> Callab
     return call
 
 
+def _sgio_bare_call(sg_file: Any, cdb: bytes, allocation: int) -> Callable[[], object]:
+    import sgio  # cython-sgio
+
+    buffer = bytearray(allocation)
+    return lambda: sgio.execute(sg_file, cdb, None, buffer)
+
+
 def _ctypes_call(peer: CtypesSgIo, cdb: bytes, decode: Any) -> Callable[[], object]:
     return lambda: decode(peer.data, peer.execute(cdb))
 
@@ -588,6 +604,8 @@ def measure_per_call(
                 _check_peers_agree(query, ours, with_sgio())
                 _check_peers_agree(query, ours, with_ctypes())
                 batches.append((query, "cython_sgio", _per_call(with_sgio), settings.calls))
+                bare_sgio = _sgio_bare_call(sg_file, cdb, allocation)
+                batches.append((query, "sgio_call", _per_call(bare_sgio), settings.calls))
                 batches.append((query, "ctypes", _per_call(with_ctypes), settings.calls))
             argv = ["sg_persist", "-n", "-i", option, path]
             batches.append((query, "sg_persist", _spawn_batch(argv), settings.forks))
@@ -890,6 +908,15 @@ def _breakdown(data: dict[str, Any], keys: int) -> list[str]:
             cells.append(f"{row['median_us']:.1f} ({row['ratio_to_floor']:.2f}x{added})")
             previous[query] = samples
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for method, label in REFERENCES.items():
+        rows = [_row(data, keys, query, method) for query in PEER_QUERIES]
+        if all(row is not None for row in rows):
+            figures = " and ".join(
+                f"{row['median_us']:.1f} µs ({row['ratio_to_floor']:.2f}x)"
+                for row in rows
+                if row is not None
+            )
+            lines += ["", f"For reference, {label}: {figures}."]
     return lines
 
 

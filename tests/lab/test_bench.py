@@ -21,8 +21,8 @@ from . import prlab
 
 PERCALL = prlab.PROJECT_ROOT / "benchmarks" / "percall.py"
 EVERY_METHOD = {"c_floor", "pr_native", "cython_sgio", "ctypes", "sg_persist"}
-# The layers of a pr_native call, measured where the peers are.
-STAGES = {"c_core", "cffi_call", "cffi_locked"}
+# The layers of a pr_native call, and their reference, measured where the peers are.
+STAGES = {"c_core", "cffi_call", "cffi_locked", "sgio_call"}
 # The Python peers decode READ KEYS and READ RESERVATION only.
 METHODS = {
     "read_keys": EVERY_METHOD | STAGES,
