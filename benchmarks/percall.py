@@ -909,13 +909,13 @@ def _breakdown(data: dict[str, Any], keys: int) -> list[str]:
             previous[query] = samples
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     for method, label in REFERENCES.items():
-        rows = [_row(data, keys, query, method) for query in PEER_QUERIES]
-        if all(row is not None for row in rows):
-            figures = " and ".join(
-                f"{row['median_us']:.1f} µs ({row['ratio_to_floor']:.2f}x)"
-                for row in rows
-                if row is not None
-            )
+        rows = {query: _row(data, keys, query, method) for query in PEER_QUERIES}
+        figures = ", ".join(
+            f"{QUERIES[query][2]} {row['median_us']:.1f} µs ({row['ratio_to_floor']:.2f}x)"
+            for query, row in rows.items()
+            if row is not None
+        )
+        if figures:
             lines += ["", f"For reference, {label}: {figures}."]
     return lines
 
