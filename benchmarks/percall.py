@@ -18,12 +18,13 @@ core, each of the others adds one layer to the one before:
     c_core       pr_native's own C core (csrc/, built with gcc at run time)
                  called from a C loop: the CDB built, the sg queue's
                  write() and read()/poll() until the answer is read, the
-                 response decoded
+                 response decoded and compared with the previous one
     cffi_call    the Device's C call through cffi with its prebuilt
                  arguments (the GIL released for it), from Python
     cffi_locked  that call under the Device's lock, as read_keys() takes it
 
-and, as the reference for those layers, the cheapest a Python caller gets:
+and, as a reference for those layers, a bare call of a C extension from
+Python (cython-sgio's, which holds the GIL through the command):
 
     sgio_call    cython-sgio's sgio.execute() alone from a Python loop, the
                  response not decoded (no lock, no result)
@@ -633,7 +634,8 @@ def measure_per_call(
                 "samples_us": [round(v, 3) for v in values],
                 "median_us": round(median, 3),
                 "min_us": round(min(values), 3),
-                "ratio_to_floor": round(median / floor_median, 3),
+                # unrounded: the tables round it once (1.7752 must print 1.78)
+                "ratio_to_floor": median / floor_median,
             }
         )
     return rows

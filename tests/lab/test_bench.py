@@ -21,12 +21,13 @@ from . import prlab
 
 PERCALL = prlab.PROJECT_ROOT / "benchmarks" / "percall.py"
 EVERY_METHOD = {"c_floor", "pr_native", "cython_sgio", "ctypes", "sg_persist"}
-# The layers of a pr_native call, and their reference, measured where the peers are.
-STAGES = {"c_core", "cffi_call", "cffi_locked", "sgio_call"}
+# The layers of a pr_native call, measured where the peers are, and their reference.
+STAGES = {"c_core", "cffi_call", "cffi_locked"}
+REFERENCES = {"sgio_call"}
 # The Python peers decode READ KEYS and READ RESERVATION only.
 METHODS = {
-    "read_keys": EVERY_METHOD | STAGES,
-    "read_reservation": EVERY_METHOD | STAGES,
+    "read_keys": EVERY_METHOD | STAGES | REFERENCES,
+    "read_reservation": EVERY_METHOD | STAGES | REFERENCES,
     "read_full_status": EVERY_METHOD - {"cython_sgio", "ctypes"},
     "report_capabilities": EVERY_METHOD - {"cython_sgio", "ctypes"},
 }
@@ -69,6 +70,9 @@ def test_percall_benchmark_quick(tmp_path: Path, capsys: pytest.CaptureFixture[s
     table = (tmp_path / "percall.md").read_text()
     assert "| pr_native Device |" in table and "READ RESERVATION" in table
     assert "| + the Device's lock |" in table
+    assert table.count("For reference, cython-sgio's sgio.execute() alone") == len(
+        data["settings"]["keys"]
+    )
     if importlib.util.find_spec("matplotlib") is not None:
         assert (tmp_path / "percall.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
