@@ -516,23 +516,22 @@ def _spawn_batch(argv: Sequence[str]) -> Callable[[int], float]:
     return _per_call(lambda: _run_quiet(argv))
 
 
-def _sgio_call(sg_file: Any, cdb: bytes, allocation: int, decode: Any) -> Callable[[], object]:
+def _sgio_call(
+    sg_file: Any, cdb: bytes, allocation: int, decode: Any = None
+) -> Callable[[], object]:
+    """cython-sgio's call of ``cdb``, its response decoded by ``decode``;
+    with none, the call alone (the reference under the layers)."""
     import sgio  # cython-sgio
 
     buffer = bytearray(allocation)
+    if decode is None:
+        return lambda: sgio.execute(sg_file, cdb, None, buffer)
 
     def call() -> object:
         resid = sgio.execute(sg_file, cdb, None, buffer)  # returns the residual count
         return decode(buffer, allocation - resid)
 
     return call
-
-
-def _sgio_bare_call(sg_file: Any, cdb: bytes, allocation: int) -> Callable[[], object]:
-    import sgio  # cython-sgio
-
-    buffer = bytearray(allocation)
-    return lambda: sgio.execute(sg_file, cdb, None, buffer)
 
 
 def _ctypes_call(peer: CtypesSgIo, cdb: bytes, decode: Any) -> Callable[[], object]:
@@ -605,7 +604,7 @@ def measure_per_call(
                 _check_peers_agree(query, ours, with_sgio())
                 _check_peers_agree(query, ours, with_ctypes())
                 batches.append((query, "cython_sgio", _per_call(with_sgio), settings.calls))
-                bare_sgio = _sgio_bare_call(sg_file, cdb, allocation)
+                bare_sgio = _sgio_call(sg_file, cdb, allocation)
                 batches.append((query, "sgio_call", _per_call(bare_sgio), settings.calls))
                 batches.append((query, "ctypes", _per_call(with_ctypes), settings.calls))
             argv = ["sg_persist", "-n", "-i", option, path]
